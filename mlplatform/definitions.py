@@ -1,0 +1,23 @@
+"""The one place the Definitions are assembled."""
+
+import dagster as dg
+
+from mlplatform.defs.clean.assets import clean_partition
+from mlplatform.defs.clean.checks import clean_checks
+from mlplatform.defs.features.assets import cost_daily_features, resource_hourly
+from mlplatform.defs.raw.assets import cloudwatch_metrics, cost_usage
+from mlplatform.resources.build import build_resources
+
+ASSETS = [cloudwatch_metrics, cost_usage, clean_partition, resource_hourly, cost_daily_features]
+CHECKS = [*clean_checks]
+
+
+def build_definitions(resources: dict | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        resources=resources if resources is not None else build_resources(),
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,85 @@
+"""Features layer: model inputs, point-in-time correct, per daily partition with lookback."""
+
+import dagster as dg
+import polars as pl
+
+from mlplatform.automation.partitions import daily_partitions
+from mlplatform.defs.clean.assets import COST_DAILY, METRICS_HOURLY
+from mlplatform.defs.common import OWNERS, partition_day
+from mlplatform.lib.features import (
+    COST_LOOKBACK_DAYS,
+    LOOKBACK_DAYS,
+    cost_features_for_day,
+    features_for_day,
+)
+
+
+def _lookback(key: dg.AssetKey, days: int) -> dg.AssetIn:
+    """The partition and `days` before it; days before the data begins are skipped."""
+    return dg.AssetIn(
+        key,
+        partition_mapping=dg.TimeWindowPartitionMapping(
+            start_offset=-days, allow_nonexistent_upstream_partitions=True
+        ),
+        metadata={"allow_missing_partitions": True},
+    )
+
+
+@dg.asset(
+    key=["features", "resource_hourly"],
+    group_name="features",
+    description=(
+        "Feature set v1 (FEATURES.md): every clean hourly row plus time features, 24-hour "
+        "rolling statistics, 6-hour trends, 1/24/168-hour lags and cross-metric ratios, "
+        f"computed from the partition and the {LOOKBACK_DAYS} days before it."
+    ),
+    partitions_def=daily_partitions,
+    ins={"hourly": _lookback(METRICS_HOURLY, LOOKBACK_DAYS)},
+    io_manager_key="lake",
+    owners=OWNERS,
+    kinds={"polars", "parquet"},
+)
+def resource_hourly(
+    context: dg.AssetExecutionContext, hourly: pl.DataFrame | None
+) -> dg.Output[pl.DataFrame]:
+    day = partition_day(context)
+    if hourly is None or hourly.is_empty():
+        raise dg.Failure(
+            f"clean/metrics_hourly has no rows for {day} or the {LOOKBACK_DAYS} days before it"
+        )
+    features = features_for_day(hourly, day)
+    history_days = hourly["ts"].dt.date().n_unique()
+    return dg.Output(
+        features,
+        metadata={
+            "resources": features["resource_id"].n_unique(),
+            "days_of_history_used": history_days,
+        },
+    )
+
+
+@dg.asset(
+    key=["features", "cost_daily"],
+    group_name="features",
+    description=(
+        "Daily spend per account and service: calendar features, 1/7/14-day lags and 7/28-day "
+        f"rolling spend, computed from the partition and the {COST_LOOKBACK_DAYS} days before it."
+    ),
+    partitions_def=daily_partitions,
+    ins={"cost": _lookback(COST_DAILY, COST_LOOKBACK_DAYS)},
+    io_manager_key="lake",
+    owners=OWNERS,
+    kinds={"polars", "parquet"},
+)
+def cost_daily_features(
+    context: dg.AssetExecutionContext, cost: pl.DataFrame | None
+) -> dg.Output[pl.DataFrame]:
+    day = partition_day(context)
+    if cost is None or cost.is_empty():
+        raise dg.Failure(
+            f"clean/cost_daily has no rows for {day} or the {COST_LOOKBACK_DAYS} days before it"
+        )
+    features = cost_features_for_day(cost, day)
+    return dg.Output(
+        features, metadata={"series": features.select("sub_account_id", "service_name").n_unique()}
+    )

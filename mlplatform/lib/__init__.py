@@ -1,0 +1,1 @@
+"""Plain, typed compute: no Dagster import anywhere below this package."""

@@ -1,0 +1,1 @@
+"""Raw text tables to validated, deduplicated, UTC tables, with every rejected row kept."""

@@ -1,0 +1,332 @@
+"""Feature set v1 (`features/resource_hourly`, FEATURES.md) and the daily cost features.
+
+A row's features depend only on rows at or before its own timestamp, so a daily partition
+computed with `LOOKBACK` of history equals the same rows of the whole table computed at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+ROLLING_METRICS = ("cpu_utilization", "memory_utilization", "network_io")
+LAG_METRICS = ("request_count", "cpu_utilization")
+LAGS_HOURS = (1, 24, 168)
+WINDOW_HOURS = 24
+TREND_HOURS = 6
+LOOKBACK = timedelta(hours=max(LAGS_HOURS))
+LOOKBACK_DAYS = math.ceil(LOOKBACK / timedelta(days=1))
+# Hours are counted from a fixed origin near the data so the trend's running sums keep digits.
+_ORIGIN = datetime(2020, 1, 1, tzinfo=UTC)
+_HOUR_US = 3_600_000_000
+# Empty slots between two resources on the grid: no window or lag reaches across them.
+_PAD = max(LAGS_HOURS)
+
+
+def _cyclic(name: str, value: pl.Expr, period: int) -> list[pl.Expr]:
+    angle = value.cast(pl.Float64) * (2 * math.pi / period)
+    return [angle.sin().alias(f"{name}_sin"), angle.cos().alias(f"{name}_cos")]
+
+
+def time_features() -> list[pl.Expr]:
+    hour = pl.col("ts").dt.hour()
+    dow = pl.col("ts").dt.weekday() - 1  # polars: Monday = 1
+    month = pl.col("ts").dt.month()
+    return [
+        hour.cast(pl.Int8).alias("hour_of_day"),
+        dow.cast(pl.Int8).alias("day_of_week"),
+        month.cast(pl.Int8).alias("month"),
+        (dow >= 5).cast(pl.Int8).alias("is_weekend"),
+        ((hour >= 9) & (hour <= 17) & (dow < 5)).cast(pl.Int8).alias("is_business_hour"),
+        *_cyclic("hour_of_day", hour, 24),
+        *_cyclic("day_of_week", dow, 7),
+        *_cyclic("month", month, 12),
+    ]
+
+
+def _statistics(
+    m: str,
+    *,
+    mean: pl.Expr,
+    low: pl.Expr,
+    high: pl.Expr,
+    std: pl.Expr,
+    p95: pl.Expr,
+    trend: pl.Expr,
+) -> list[pl.Expr]:
+    return [
+        mean.alias(f"{m}_mean_24h"),
+        low.alias(f"{m}_min_24h"),
+        high.alias(f"{m}_max_24h"),
+        std.alias(f"{m}_std_24h"),
+        p95.alias(f"{m}_p95_24h"),
+        trend.alias(f"{m}_trend_6h"),
+    ]
+
+
+def _trend(m: str, window_sum: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """Least-squares slope of m against time (hours) over (ts - 6h, ts], from running sums."""
+    present = pl.col(m).is_not_null()
+    x = pl.when(present).then(pl.col("_hours"))
+    y = pl.col(m)
+
+    def total(e: pl.Expr) -> pl.Expr:
+        return window_sum(e.fill_null(0.0))
+
+    n = total(present.cast(pl.Float64))
+    sx, sy, sxy, sxx = total(x), total(y), total(x * y), total(x * x)
+    denominator = n * sxx - sx * sx
+    return pl.when((n >= 1.5) & (denominator > 0)).then((n * sxy - sx * sy) / denominator)
+
+
+# General path: time windows over any timestamps, in the contract's own terms. -----------------
+
+
+def _rolling_by_time(m: str) -> list[pl.Expr]:
+    col = pl.col(m)
+    by = {"by": "ts", "window_size": f"{WINDOW_HOURS}h"}
+    exprs = _statistics(
+        m,
+        mean=col.rolling_mean_by(**by),
+        low=col.rolling_min_by(**by),
+        high=col.rolling_max_by(**by),
+        std=col.rolling_std_by(**by, min_samples=2),
+        p95=col.rolling_quantile_by(quantile=0.95, interpolation="linear", **by),
+        trend=_trend(m, lambda e: e.rolling_sum_by("ts", f"{TREND_HOURS}h")),
+    )
+    return [e.over("resource_id") for e in exprs]
+
+
+def _by_time(frame: pl.DataFrame) -> pl.DataFrame:
+    lazy = (
+        frame.lazy()
+        .sort("resource_id", "ts")
+        .with_columns(*[e for m in ROLLING_METRICS for e in _rolling_by_time(m)])
+    )
+    for hours in LAGS_HOURS:
+        lagged = frame.lazy().select(
+            "resource_id",
+            (pl.col("ts") + pl.duration(hours=hours)).alias("ts"),
+            *[pl.col(m).alias(f"{m}_lag_{hours}h") for m in LAG_METRICS],
+        )
+        lazy = lazy.join(lagged, on=["resource_id", "ts"], how="left", maintain_order="left")
+    return lazy.collect()
+
+
+# Fast path: the clean table is an hourly grid with gaps. -------------------------------------
+
+
+def _grid_slots(frame: pl.DataFrame) -> pl.Series | None:
+    """Each row's slot on a padded hourly grid, or None when the rows are not such a grid.
+
+    Resources follow one another, each behind `_PAD` empty slots, with one slot per hour from
+    its first row to its last; fixed-size windows and shifts over the slots then equal the
+    contract's time windows and exact-timestamp lags. No sort is needed: rows are scattered
+    to their slots and the results gathered back in input order.
+    """
+    epoch = pl.col("ts").dt.epoch("us")
+    if not frame.select((epoch % _HOUR_US == 0).all()).item():
+        return None
+    hours = frame.select("resource_id", h=epoch // _HOUR_US)
+    spans = (
+        hours.group_by("resource_id")
+        .agg(first=pl.col("h").min(), length=pl.col("h").max() - pl.col("h").min() + 1)
+        .with_columns(base=(pl.col("length") + _PAD).cum_sum() - pl.col("length"))
+    )
+    located = hours.join(spans, on="resource_id", how="left", maintain_order="left")
+    slot = (located["base"] + located["h"] - located["first"]).alias("slot")
+    if slot.n_unique() != slot.len():  # duplicate (resource_id, ts): not a grid
+        return None
+    return slot
+
+
+def _lagged(values: np.ndarray, width: int) -> list[np.ndarray]:
+    """Contiguous views of `values` shifted by 0 .. width-1 slots (0 before the start)."""
+    padded = np.concatenate([np.zeros(width - 1), values])
+    n = values.size
+    return [padded[width - 1 - k : width - 1 - k + n] for k in range(width)]
+
+
+def _trend_on_grid(values: np.ndarray) -> np.ndarray:
+    """The 6-hour slope with x = 0, -1, .. -5 hours within each window: exact sums of small
+    numbers, where running sums over absolute hours would lose digits."""
+    present = (~np.isnan(values)).astype(np.float64)
+    y = np.nan_to_num(values, nan=0.0)
+    n, sx, sxx, sy, sxy = (np.zeros(values.size) for _ in range(5))
+    for k, (p, yk) in enumerate(
+        zip(_lagged(present, TREND_HOURS), _lagged(y, TREND_HOURS), strict=True)
+    ):
+        n += p
+        sy += yk
+        if k:
+            sx -= k * p
+            sxx += k * k * p
+            sxy -= k * yk
+    denominator = n * sxx - sx * sx
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (n * sxy - sx * sy) / denominator
+    return np.where((n >= 2) & (denominator > 0), slope, np.nan)
+
+
+def _p95_on_grid(column: pl.Series) -> pl.Series:
+    """Rolling 95th percentile, linear interpolation, over the present values of each window.
+
+    Windows without gaps take polars' fixed-window kernel on a null-free copy (its null-aware
+    kernel is several times slower); the windows with gaps are sorted explicitly.
+    """
+    values = column.to_numpy()
+    present = ~np.isnan(values)
+    count = pl.Series(present).cast(pl.Int32).rolling_sum(WINDOW_HOURS, min_samples=1).to_numpy()
+    result = (
+        column.fill_null(0.0)
+        .rolling_quantile(0.95, interpolation="linear", window_size=WINDOW_HOURS, min_samples=1)
+        .to_numpy()
+        .copy()
+    )
+    result[count == 0] = np.nan
+    partial = np.flatnonzero((count > 0) & (count < WINDOW_HOURS))
+    if partial.size:
+        padded = np.concatenate([np.full(WINDOW_HOURS - 1, np.nan), values])
+        windows = np.sort(padded[partial[:, None] + np.arange(WINDOW_HOURS)], axis=1)  # NaN last
+        n = count[partial]
+        pos = 0.95 * (n - 1)
+        low = np.floor(pos).astype(np.int64)
+        high = np.minimum(low + 1, n - 1)
+        rows = np.arange(partial.size)
+        lo_v, hi_v = windows[rows, low], windows[rows, high]
+        result[partial] = lo_v + (pos - low) * (hi_v - lo_v)
+    return pl.Series(result, nan_to_null=True)
+
+
+def _on_grid(frame: pl.DataFrame, slots: pl.Series) -> pl.DataFrame:
+    size = int(slots.max()) + 1  # type: ignore[arg-type]
+    columns = dict.fromkeys((*ROLLING_METRICS, *LAG_METRICS))
+    dense = pl.DataFrame(
+        [
+            pl.Series(c, dtype=pl.Float64).extend_constant(None, size).scatter(slots, frame[c])
+            for c in columns
+        ]
+    )
+    fixed = {"window_size": WINDOW_HOURS, "min_samples": 1}
+    computed = dense.select(
+        *[
+            e
+            for m in ROLLING_METRICS
+            for e in _statistics(
+                m,
+                mean=pl.col(m).rolling_mean(**fixed),
+                low=pl.col(m).rolling_min(**fixed),
+                high=pl.col(m).rolling_max(**fixed),
+                std=pl.col(m).rolling_std(window_size=WINDOW_HOURS, min_samples=2),
+                p95=pl.lit(_p95_on_grid(dense[m])),
+                trend=pl.lit(pl.Series(_trend_on_grid(dense[m].to_numpy()), nan_to_null=True)),
+            )
+        ],
+        *[
+            pl.col(m).shift(hours).alias(f"{m}_lag_{hours}h")
+            for hours in LAGS_HOURS
+            for m in LAG_METRICS
+        ],
+    )
+    return pl.concat([frame, computed[slots]], how="horizontal")
+
+
+def resource_hourly_features(hourly: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """Every input row and column, in input order, plus the v1 features.
+
+    The clean table is an hourly grid with gaps, so the fast path lays it on a padded grid of
+    hourly slots and uses fixed 24- and 6-slot windows and shifts. Any other input takes the
+    general time-window path; tests hold both to the same contract.
+    """
+    frame = hourly.lazy().collect()
+    slots = _grid_slots(frame)
+    if slots is not None:
+        frame = _on_grid(frame, slots)
+    else:
+        frame = _by_time(
+            frame.with_columns(
+                _hours=(pl.col("ts") - pl.lit(_ORIGIN)).dt.total_microseconds() / 3.6e9
+            )
+        ).drop("_hours")
+    return frame.with_columns(
+        *time_features(),
+        *[
+            pl.when(pl.col(f"{m}_mean_24h") != 0)
+            .then(pl.col(f"{m}_std_24h") / pl.col(f"{m}_mean_24h"))
+            .alias(f"{m}_volatility_24h")
+            for m in ROLLING_METRICS
+        ],
+        (pl.col("cpu_utilization") / (pl.col("memory_utilization") + 1e-6)).alias(
+            "cpu_memory_ratio"
+        ),
+        ((pl.col("cpu_utilization") + pl.col("memory_utilization")) / 2).alias(
+            "resource_efficiency"
+        ),
+    )
+
+
+def features_for_day(hourly_with_lookback: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The features of `day`'s rows, from a table holding that day and `LOOKBACK` before it."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    window = hourly_with_lookback.filter(
+        (pl.col("ts") >= start - LOOKBACK) & (pl.col("ts") < start + timedelta(days=1))
+    )
+    return resource_hourly_features(window).filter(pl.col("ts") >= start)
+
+
+# Cost features -------------------------------------------------------------------------------
+
+COST_LAGS_DAYS = (1, 7, 14)
+COST_WINDOWS_DAYS = (7, 28)
+COST_LOOKBACK_DAYS = max(*COST_LAGS_DAYS, *COST_WINDOWS_DAYS)
+COST_SERIES = ["sub_account_id", "service_name", "billing_currency"]
+
+
+def cost_daily_features(cost_daily: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """Daily spend per account and service with calendar features, lags and rolling spend."""
+    series = (
+        cost_daily.lazy()
+        .group_by(*COST_SERIES, "date")
+        .agg(pl.col("billed_cost").sum(), pl.col("effective_cost").sum())
+        .sort(*COST_SERIES, "date")
+        .with_columns(_ts=pl.col("date").cast(pl.Datetime("us")))
+    )
+    dow = pl.col("date").dt.weekday() - 1
+    lags = series
+    for d in COST_LAGS_DAYS:
+        lagged = series.select(
+            *COST_SERIES,
+            (pl.col("date") + pl.duration(days=d)).alias("date"),
+            pl.col("billed_cost").alias(f"billed_cost_lag_{d}d"),
+        )
+        lags = lags.join(lagged, on=[*COST_SERIES, "date"], how="left")
+    rolling = [
+        e.over(COST_SERIES)
+        for w in COST_WINDOWS_DAYS
+        for e in (
+            pl.col("billed_cost").rolling_mean_by("_ts", f"{w}d").alias(f"billed_cost_mean_{w}d"),
+            pl.col("billed_cost").rolling_sum_by("_ts", f"{w}d").alias(f"billed_cost_sum_{w}d"),
+        )
+    ]
+    return lags.with_columns(
+        dow.cast(pl.Int8).alias("day_of_week"),
+        pl.col("date").dt.day().cast(pl.Int8).alias("day_of_month"),
+        pl.col("date").dt.month().cast(pl.Int8).alias("month"),
+        (dow >= 5).cast(pl.Int8).alias("is_weekend"),
+        (pl.col("date").dt.month_end() == pl.col("date")).cast(pl.Int8).alias("is_month_end"),
+        *rolling,
+        pl.col("billed_cost")
+        .rolling_std_by("_ts", "7d", min_samples=2)
+        .over(COST_SERIES)
+        .alias("billed_cost_std_7d"),
+    ).drop("_ts")
+
+
+def cost_features_for_day(cost_with_lookback: pl.DataFrame, day: date) -> pl.DataFrame:
+    start = day - timedelta(days=COST_LOOKBACK_DAYS)
+    window = cost_with_lookback.lazy().filter(pl.col("date").is_between(start, day))
+    return cost_daily_features(window).filter(pl.col("date") == day).collect()

@@ -1,0 +1,184 @@
+"""Pandera (polars) schemas of every table, and the human reasons behind their checks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandera.polars as pa
+import polars as pl
+
+from mlplatform.lib.catalog import METRICS, NEGATIVE_COST_CATEGORIES, PERCENT_METRICS
+from mlplatform.lib.timestamps import UTC
+
+
+def _check(name: str, expr_for: object, element_wise: bool = False) -> pa.Check:
+    """A named custom check whose name doubles as the quarantine reason."""
+    return pa.Check(expr_for, name=name, error=name, element_wise=element_wise)
+
+
+def _finite(data: pa.PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select(pl.col(data.key).is_finite())
+
+
+def _within_day(day: date) -> pa.Check:
+    lo = pl.lit(datetime(day.year, day.month, day.day)).dt.replace_time_zone("UTC")
+    hi = pl.lit(datetime(day.year, day.month, day.day) + timedelta(days=1)).dt.replace_time_zone(
+        "UTC"
+    )
+    return _check(
+        f"outside the partition day {day.isoformat()}",
+        lambda d: d.lazyframe.select((pl.col(d.key) >= lo) & (pl.col(d.key) < hi)),
+    )
+
+
+def metric_observation_schema(day: date) -> pa.DataFrameSchema:
+    """One parsed landing row of the long metrics format."""
+    percent = list(PERCENT_METRICS)
+    return pa.DataFrameSchema(
+        {
+            "resource_id": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
+            "metric": pa.Column(pl.String, pa.Check.isin(list(METRICS))),
+            "ts": pa.Column(UTC, _within_day(day)),
+            "value": pa.Column(
+                pl.Float64,
+                [
+                    _check("value is NaN or infinite", _finite),
+                    _check("negative value", lambda d: d.lazyframe.select(pl.col(d.key) >= 0)),
+                    _check(
+                        "percentage above 100",
+                        lambda d: d.lazyframe.select(
+                            ~pl.col("metric").is_in(percent) | (pl.col(d.key) <= 100)
+                        ),
+                    ),
+                ],
+                nullable=True,  # nulls never get here: parsing rejects them with a clearer reason
+            ),
+        },
+        strict=False,
+        name="metric_observation",
+    )
+
+
+METRICS_HOURLY = pa.DataFrameSchema(
+    {
+        "resource_id": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
+        "ts": pa.Column(
+            UTC,
+            _check(
+                "not the start of an hour",
+                lambda d: d.lazyframe.select(pl.col(d.key).dt.truncate("1h") == pl.col(d.key)),
+            ),
+        ),
+        "cpu_utilization": pa.Column(pl.Float64, pa.Check.in_range(0, 100), nullable=True),
+        "memory_utilization": pa.Column(pl.Float64, pa.Check.in_range(0, 100), nullable=True),
+        "network_io": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
+        "request_count": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
+        "source_rows": pa.Column(pl.Int64, pa.Check.ge(1)),
+    },
+    unique=["resource_id", "ts"],
+    strict=False,
+    name="metrics_hourly",
+)
+
+
+def cost_line_schema(day: date) -> pa.DataFrameSchema:
+    """One parsed FOCUS cost line."""
+    required_text = pa.Check.str_length(min_value=1)
+    credits = list(NEGATIVE_COST_CATEGORIES)
+    finite_cost = _check("cost is NaN or infinite", _finite)
+    return pa.DataFrameSchema(
+        {
+            "charge_period_start": pa.Column(UTC, _within_day(day)),
+            "charge_period_end": pa.Column(
+                UTC,
+                _check(
+                    "charge period ends before it starts",
+                    lambda d: d.lazyframe.select(pl.col(d.key) > pl.col("charge_period_start")),
+                ),
+            ),
+            "billed_cost": pa.Column(
+                pl.Float64,
+                [
+                    finite_cost,
+                    _check(
+                        "negative cost on a usage charge",
+                        lambda d: d.lazyframe.select(
+                            pl.col("charge_category").is_in(credits) | (pl.col(d.key) >= 0)
+                        ),
+                    ),
+                ],
+                nullable=True,
+            ),
+            "effective_cost": pa.Column(pl.Float64, finite_cost, nullable=True),
+            "consumed_quantity": pa.Column(
+                pl.Float64,
+                [
+                    _check("quantity is NaN or infinite", _finite),
+                    _check("negative quantity", lambda d: d.lazyframe.select(pl.col(d.key) >= 0)),
+                ],
+                nullable=True,
+            ),
+            "billing_currency": pa.Column(pl.String, pa.Check.str_matches(r"^[A-Z]{3}$")),
+            "service_name": pa.Column(pl.String, required_text),
+            "service_category": pa.Column(pl.String, required_text),
+            "sub_account_id": pa.Column(pl.String, required_text),
+            "charge_category": pa.Column(pl.String, required_text),
+            "resource_id": pa.Column(pl.String, nullable=True),
+            "region_id": pa.Column(pl.String, nullable=True),
+        },
+        strict=False,
+        name="cost_line",
+    )
+
+
+COST_DAILY = pa.DataFrameSchema(
+    {
+        "date": pa.Column(pl.Date),
+        "sub_account_id": pa.Column(pl.String),
+        "service_name": pa.Column(pl.String),
+        "service_category": pa.Column(pl.String),
+        "region_id": pa.Column(pl.String, nullable=True),
+        "resource_id": pa.Column(pl.String, nullable=True),
+        "charge_category": pa.Column(pl.String),
+        "billing_currency": pa.Column(pl.String),
+        "billed_cost": pa.Column(pl.Float64, _check("cost is NaN or infinite", _finite)),
+        "effective_cost": pa.Column(pl.Float64, _check("cost is NaN or infinite", _finite)),
+        "source_rows": pa.Column(pl.Int64, pa.Check.ge(1)),
+    },
+    unique=[
+        "date",
+        "sub_account_id",
+        "service_name",
+        "service_category",
+        "region_id",
+        "resource_id",
+        "charge_category",
+        "billing_currency",
+    ],
+    strict=False,
+    name="cost_daily",
+)
+
+QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "source": pl.String(),
+    "source_file": pl.String(),
+    "source_line": pl.Int64(),
+    "column": pl.String(),
+    "reason": pl.String(),
+    "record": pl.String(),
+}
+
+QUARANTINE = pa.DataFrameSchema(
+    {
+        "date": pa.Column(pl.Date),
+        "source": pa.Column(pl.String, pa.Check.isin(["metrics", "cost"])),
+        "source_file": pa.Column(pl.String),
+        "source_line": pa.Column(pl.Int64, nullable=True),
+        "column": pa.Column(pl.String, nullable=True),
+        "reason": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
+        "record": pa.Column(pl.String),
+    },
+    strict=True,
+    name="quarantine",
+)

@@ -1,0 +1,317 @@
+"""Deterministic simulator of a cloud estate: metrics, FOCUS cost lines and labelled anomalies.
+
+Every day is generated from `(seed, day)` alone, so simulating a range in one go or day by day
+gives identical files. Anomalies may last into the next two days; a day therefore also replays
+the events that started on the two days before it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from mlplatform.lib.atomic import atomic_write
+
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+ACCOUNTS = ("111111111111", "222222222222", "333333333333")
+# instance type -> (service, hourly price USD, vCPU capacity in requests per second)
+INSTANCE_TYPES: dict[str, tuple[str, float, float]] = {
+    "t3.medium": ("EC2", 0.0416, 40.0),
+    "m5.large": ("EC2", 0.096, 90.0),
+    "c5.xlarge": ("EC2", 0.17, 200.0),
+    "r5.large": ("EC2", 0.126, 80.0),
+    "db.m5.large": ("RDS", 0.171, 120.0),
+    "db.r5.large": ("RDS", 0.24, 150.0),
+}
+SERVICE_NAMES = {
+    "EC2": ("Amazon Elastic Compute Cloud", "Compute", "AWS/EC2"),
+    "RDS": ("Amazon Relational Database Service", "Databases", "AWS/RDS"),
+}
+TRANSFER_PRICE_PER_GB = 0.09
+ANOMALY_KINDS = ("spike", "level_shift", "slow_leak")
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    resources: int = 200
+    seed: int = 7
+    interval_minutes: int = 15
+    anomaly_rate: float = 0.02
+    drift_start: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.resources < 1:
+            raise ValueError("resources must be at least 1")
+        if self.interval_minutes <= 0 or 60 % self.interval_minutes:
+            raise ValueError("interval_minutes must divide 60")
+        if not 0 <= self.anomaly_rate <= 1:
+            raise ValueError("anomaly_rate must be within [0, 1]")
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    resource_id: str
+    kind: str
+    start: datetime
+    end: datetime
+    magnitude: float
+
+
+@dataclass(frozen=True)
+class SimulatedDay:
+    day: date
+    metrics: pl.DataFrame  # long landing format
+    cost: pl.DataFrame  # FOCUS columns
+    anomalies: list[Anomaly]
+    drifted: bool
+
+
+def resource_catalog(config: SimulationConfig) -> pl.DataFrame:
+    """The estate: one row per resource with its fixed traits."""
+    rng = np.random.default_rng([config.seed, 0])
+    n = config.resources
+    types = list(INSTANCE_TYPES)
+    kind = rng.choice(len(types), size=n, p=[0.2, 0.25, 0.15, 0.15, 0.15, 0.1])
+    service = [INSTANCE_TYPES[types[k]][0] for k in kind]
+    ids = [("i-" if s == "EC2" else "db-") + f"{rng.integers(0, 16**12):012x}" for s in service]
+    capacity = np.array([INSTANCE_TYPES[types[k]][2] for k in kind])
+    return pl.DataFrame(
+        {
+            "resource_id": ids,
+            "service": service,
+            "instance_type": [types[k] for k in kind],
+            "region": rng.choice(REGIONS, size=n).tolist(),
+            "account_id": rng.choice(ACCOUNTS, size=n).tolist(),
+            # A CloudWatch agent reports memory; without one the metric never arrives.
+            "reports_memory": (np.array(service) == "RDS") | (rng.random(n) < 0.6),
+            "capacity_rps": capacity,
+            "load": rng.uniform(0.15, 0.7, n),  # mean share of capacity in use
+            "peak_hour": rng.integers(10, 20, n),
+            "weekend_factor": rng.uniform(0.4, 0.95, n),
+            "noise": rng.uniform(0.03, 0.12, n),
+            "memory_base": rng.uniform(20, 55, n),
+            "bytes_per_request": rng.lognormal(10.5, 0.6, n),
+            "discount": rng.choice([0.0, 0.0, 0.2, 0.28], size=n),
+            "drift_affected": rng.random(n) < 0.4,
+        }
+    )
+
+
+def _events_started_on(config: SimulationConfig, catalog: pl.DataFrame, day: date) -> list[Anomaly]:
+    rng = np.random.default_rng([config.seed, day.toordinal(), 1])
+    n = catalog.height
+    hit = rng.random(n) < config.anomaly_rate
+    kinds = rng.integers(0, len(ANOMALY_KINDS), n)
+    starts = rng.integers(0, 24 * 60 // config.interval_minutes, n)
+    magnitudes = rng.uniform(0.0, 1.0, n)
+    durations = {"spike": (1, 3), "level_shift": (6, 24), "slow_leak": (24, 48)}
+    events = []
+    midnight = datetime.combine(day, datetime.min.time(), UTC)
+    ids = catalog["resource_id"].to_list()
+    for i in np.flatnonzero(hit):
+        kind = ANOMALY_KINDS[kinds[i]]
+        low, high = durations[kind]
+        start = midnight + timedelta(minutes=int(starts[i]) * config.interval_minutes)
+        hours = low + (high - low) * magnitudes[i]
+        events.append(Anomaly(ids[i], kind, start, start + timedelta(hours=hours), magnitudes[i]))
+    return events
+
+
+def _anomaly_effects(
+    events: list[Anomaly], index: dict[str, int], times: np.ndarray, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multipliers on traffic and additive memory leak per (resource, interval)."""
+    traffic = np.ones(shape)
+    leak = np.zeros(shape)
+    for e in events:
+        active = (times >= np.datetime64(e.start.replace(tzinfo=None))) & (
+            times < np.datetime64(e.end.replace(tzinfo=None))
+        )
+        row = index[e.resource_id]
+        if e.kind == "spike":
+            traffic[row, active] *= 3.0 + 3.0 * e.magnitude
+        elif e.kind == "level_shift":
+            traffic[row, active] *= 1.8 + 0.7 * e.magnitude
+        else:
+            elapsed = (times - np.datetime64(e.start.replace(tzinfo=None))) / np.timedelta64(1, "h")
+            span = (e.end - e.start).total_seconds() / 3600
+            leak[row, active] = 45.0 * (elapsed[active] / span)
+    return traffic, leak
+
+
+def simulate_day(
+    config: SimulationConfig, day: date, catalog: pl.DataFrame | None = None
+) -> SimulatedDay:
+    catalog = resource_catalog(config) if catalog is None else catalog
+    rng = np.random.default_rng([config.seed, day.toordinal(), 2])
+    steps = 24 * 60 // config.interval_minutes
+    start = np.datetime64(day.isoformat(), "m")
+    times = start + np.arange(steps) * np.timedelta64(config.interval_minutes, "m")
+    hours = (np.arange(steps) * config.interval_minutes) / 60.0
+    n = catalog.height
+    drifted = config.drift_start is not None and day >= config.drift_start
+
+    peak = catalog["peak_hour"].to_numpy()[:, None].astype(float)
+    load = catalog["load"].to_numpy()[:, None]
+    affected = catalog["drift_affected"].to_numpy()[:, None]
+    if drifted:
+        # Traffic mix change: affected resources carry more load and peak later in the day.
+        load = np.where(affected, np.minimum(load * 1.7, 0.95), load)
+        peak = np.where(affected, peak + 4.0, peak)
+    daily = 1.0 + 0.6 * np.cos(2 * np.pi * (hours[None, :] - peak) / 24.0)
+    weekend = day.weekday() >= 5
+    weekly = catalog["weekend_factor"].to_numpy()[:, None] if weekend else 1.0
+    noise = catalog["noise"].to_numpy()[:, None] * rng.standard_normal((n, steps))
+
+    events = [
+        e
+        for back in range(3)
+        for e in _events_started_on(config, catalog, day - timedelta(days=back))
+    ]
+    index = {rid: i for i, rid in enumerate(catalog["resource_id"].to_list())}
+    traffic_mult, leak = _anomaly_effects(events, index, times, (n, steps))
+
+    capacity = catalog["capacity_rps"].to_numpy()[:, None]
+    rps = np.maximum(capacity * load * daily * weekly * (1 + noise) * traffic_mult, 0.0)
+    seconds = config.interval_minutes * 60
+    requests = rng.poisson(rps * seconds).astype(float)
+    cpu = np.clip(3.0 + 90.0 * rps / capacity + 2.0 * rng.standard_normal((n, steps)), 0, 100)
+    memory = np.clip(
+        catalog["memory_base"].to_numpy()[:, None]
+        + 0.15 * cpu
+        + leak
+        + rng.normal(0, 1.5, (n, steps)),
+        0,
+        100,
+    )
+    bpr = catalog["bytes_per_request"].to_numpy()[:, None] * (1.5 if drifted else 1.0)
+    bpr = np.where(affected, bpr, catalog["bytes_per_request"].to_numpy()[:, None])
+    network = requests * bpr + rng.uniform(1e5, 5e5, (n, steps))
+    inbound = network * 0.35
+
+    metrics = _long_metrics(
+        catalog,
+        times,
+        {
+            "cpu_utilization": (cpu, "Percent"),
+            "memory_utilization": (memory, "Percent"),
+            "network_in": (inbound, "Bytes"),
+            "network_out": (network - inbound, "Bytes"),
+            "request_count": (requests, "Count"),
+        },
+    )
+    cost = _cost_lines(catalog, day, network.sum(axis=1))
+    active = [
+        e for e in events if e.start.date() <= day <= (e.end - timedelta(microseconds=1)).date()
+    ]
+    return SimulatedDay(day, metrics, cost, active, drifted)
+
+
+def _long_metrics(
+    catalog: pl.DataFrame, times: np.ndarray, series: dict[str, tuple[np.ndarray, str]]
+) -> pl.DataFrame:
+    n, steps = next(iter(series.values()))[0].shape
+    ids = np.repeat(catalog["resource_id"].to_numpy(), steps)
+    base = pl.DataFrame(
+        {
+            "timestamp": np.tile(times.astype("datetime64[us]"), n),
+            "resource_id": ids,
+            "namespace": np.repeat(
+                [SERVICE_NAMES[s][2] for s in catalog["service"].to_list()], steps
+            ),
+            "region": np.repeat(catalog["region"].to_numpy(), steps),
+            "service": np.repeat(catalog["service"].to_numpy(), steps),
+            "reports_memory": np.repeat(catalog["reports_memory"].to_numpy(), steps),
+        }
+    ).with_columns(pl.col("timestamp").dt.replace_time_zone("UTC"))
+    frames = []
+    for name, (values, unit) in series.items():
+        frame = base.with_columns(
+            metric_name=pl.lit(name),
+            value=pl.Series(values.reshape(-1)).round(4),
+            unit=pl.lit(unit),
+        )
+        if name == "memory_utilization":
+            frame = frame.filter("reports_memory")
+        frames.append(frame.drop("reports_memory"))
+    return pl.concat(frames).select(
+        "timestamp", "resource_id", "metric_name", "value", "namespace", "region", "service", "unit"
+    )
+
+
+def _cost_lines(catalog: pl.DataFrame, day: date, bytes_out: np.ndarray) -> pl.DataFrame:
+    start = datetime.combine(day, datetime.min.time(), UTC)
+    price = np.array([INSTANCE_TYPES[t][1] for t in catalog["instance_type"].to_list()])
+    gb = bytes_out / 1e9
+    discount = catalog["discount"].to_numpy()
+    services = catalog["service"].to_list()
+
+    def lines(
+        quantity: np.ndarray, unit: str, billed: np.ndarray, description: str
+    ) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "ChargePeriodStart": [start.isoformat()] * catalog.height,
+                "ChargePeriodEnd": [(start + timedelta(days=1)).isoformat()] * catalog.height,
+                "BilledCost": np.round(billed, 6),
+                "EffectiveCost": np.round(billed * (1 - discount), 6),
+                "BillingCurrency": "USD",
+                "ServiceName": [SERVICE_NAMES[s][0] for s in services],
+                "ServiceCategory": [SERVICE_NAMES[s][1] for s in services],
+                "ResourceId": catalog["resource_id"],
+                "RegionId": catalog["region"],
+                "SubAccountId": catalog["account_id"],
+                "ConsumedQuantity": np.round(quantity, 6),
+                "ConsumedUnit": unit,
+                "ChargeCategory": "Usage",
+                "ChargeDescription": description,
+            }
+        )
+
+    return pl.concat(
+        [
+            lines(np.full(catalog.height, 24.0), "Hours", 24.0 * price, "instance hours"),
+            lines(gb, "GB", gb * TRANSFER_PRICE_PER_GB, "data transfer"),
+        ]
+    )
+
+
+def simulate(config: SimulationConfig, start: date, days: int) -> Iterator[SimulatedDay]:
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    catalog = resource_catalog(config)
+    for offset in range(days):
+        yield simulate_day(config, start + timedelta(days=offset), catalog)
+
+
+def write_landing_day(result: SimulatedDay, root: Path, config: SimulationConfig) -> list[Path]:
+    """Write one simulated day as landing files plus its labels file; returns the paths."""
+    day = result.day.isoformat()
+    metrics_path = root / "metrics" / day / "simulated.parquet"
+    cost_path = root / "cost" / day / "simulated.csv"
+    labels_path = root / "labels" / f"{day}.json"
+    atomic_write(metrics_path, lambda p: result.metrics.write_parquet(p))
+    atomic_write(cost_path, lambda p: result.cost.write_csv(p))
+    labels = {
+        "day": day,
+        "config": {k: str(v) if isinstance(v, date) else v for k, v in asdict(config).items()},
+        "drifted": result.drifted,
+        "anomalies": [
+            {
+                "resource_id": a.resource_id,
+                "kind": a.kind,
+                "start": a.start.isoformat(),
+                "end": a.end.isoformat(),
+                "magnitude": round(a.magnitude, 4),
+            }
+            for a in result.anomalies
+        ],
+    }
+    atomic_write(labels_path, lambda p: p.write_text(json.dumps(labels, indent=1)))
+    return [metrics_path, cost_path, labels_path]

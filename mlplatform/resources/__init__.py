@@ -1,0 +1,1 @@
+"""Resources, built by one function per deployment."""

@@ -1,0 +1,27 @@
+"""One function per deployment builds every resource; nothing reads the environment at import."""
+
+from pathlib import Path
+from typing import Any
+
+from mlplatform.resources.lake import LakeIOManager
+from mlplatform.resources.landing import LandingZone
+from mlplatform.resources.warehouse import Warehouse
+from mlplatform.settings import data_dir, deployment
+
+
+def local_resources(root: Path) -> dict[str, Any]:
+    """The embedded default: everything in files under `root`."""
+    lake = root / "lake"
+    warehouse = Warehouse(path=str(root / "warehouse.duckdb"), lake_root=str(lake))
+    return {
+        "landing": LandingZone(root=str(root / "landing")),
+        "lake": LakeIOManager(base_path=str(lake), warehouse=warehouse),
+        "warehouse": warehouse,
+    }
+
+
+def build_resources() -> dict[str, Any]:
+    name = deployment()
+    if name == "local":
+        return local_resources(data_dir())
+    raise NotImplementedError(f"deployment {name!r} is not available yet")
