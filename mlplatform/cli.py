@@ -46,6 +46,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed(args: argparse.Namespace) -> int:
+    """Simulate the last N days up to yesterday, unless the landing zone already has data."""
+    from datetime import UTC, datetime, timedelta
+
+    landing = data_dir() / "landing"
+    if any((landing / "metrics").glob("*/*")):
+        print(f"landing zone {landing} already has data; not seeding")
+        return 0
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    args.start = yesterday - timedelta(days=args.days - 1)
+    args.out, args.drift_start = str(landing), None
+    return cmd_simulate(args)
+
+
 def cmd_features(args: argparse.Namespace) -> int:
     import polars as pl
 
@@ -90,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="landing root (default $MLPLATFORM_DATA_DIR/landing)"
     )
     sim.set_defaults(run=cmd_simulate)
+
+    seed = sub.add_parser("seed", help="simulate recent days if the landing zone is empty")
+    seed.add_argument("--days", type=_positive, default=14)
+    seed.add_argument("--resources", type=_positive, default=200)
+    seed.add_argument("--seed", type=int, default=7)
+    seed.set_defaults(run=cmd_seed)
 
     feat = sub.add_parser(
         "features", help="compute features/resource_hourly from a clean hourly table"

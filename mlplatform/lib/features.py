@@ -232,7 +232,7 @@ def _on_grid(frame: pl.DataFrame, slots: pl.Series) -> pl.DataFrame:
             for m in LAG_METRICS
         ],
     )
-    return pl.concat([frame, computed[slots]], how="horizontal")
+    return frame.hstack(computed[slots])
 
 
 def resource_hourly_features(hourly: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:

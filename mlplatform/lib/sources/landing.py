@@ -82,14 +82,15 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def _rows_frame(header: Sequence[str], rows: list[tuple[int, dict, str | None]]) -> pl.DataFrame:
-    """Text columns of `header` plus `source_line` and `line_error`, from parsed rows."""
-    data: dict[str, list] = {h: [r.get(h) for _, r, _ in rows] for h in header}
+    """Text columns of `header` (and of keys only some rows have, such as a ragged row's
+    surplus values) plus `source_line` and `line_error`."""
+    keys = dict.fromkeys(header)
+    for _, record, _ in rows:
+        keys.update(dict.fromkeys(record))
+    data: dict[str, list] = {k: [r.get(k) for _, r, _ in rows] for k in keys}
     data["source_line"] = [line for line, _, _ in rows]
     data["line_error"] = [error for _, _, error in rows]
-    schema = {h: pl.String() for h in header} | {
-        "source_line": pl.Int64(),
-        "line_error": pl.String(),
-    }
+    schema = {k: pl.String() for k in keys} | {"source_line": pl.Int64(), "line_error": pl.String()}
     return pl.DataFrame(data, schema=schema)
 
 

@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine:
+#   make run    install, seed simulated data if the landing zone is empty, start Dagster
+#   make test   install (with test tools), lint, run the whole test suite
+PYTHON ?= python3
+UV = $(PYTHON) -m uv
+HOST ?= 127.0.0.1
+PORT ?= 3000
+export DAGSTER_HOME := $(CURDIR)
+
+.PHONY: install install-dev run test lint benchmark clean
+
+uv:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+
+install: uv
+	$(UV) sync --frozen --no-dev
+
+install-dev: uv
+	$(UV) sync --frozen
+
+run: install
+	.venv/bin/mlplatform seed
+	.venv/bin/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+
+lint: install-dev
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+test: lint
+	.venv/bin/pytest
+
+benchmark: install-dev
+	.venv/bin/python -m benchmarks.feature_benchmark
+
+clean:
+	rm -rf .dagster .pytest_cache .ruff_cache

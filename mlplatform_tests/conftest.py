@@ -1,0 +1,30 @@
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
+
+NAB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
+ARRIVED = datetime(2026, 1, 4, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def nab_dir() -> Path:
+    """The NAB data beside the repository; a skip where it is absent, never under CI."""
+    if not NAB_DIR.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"NAB data missing at {NAB_DIR} (it is always there in CI)")
+        pytest.skip(f"NAB data not found at {NAB_DIR}")
+    return NAB_DIR
+
+
+@pytest.fixture
+def landing_root(tmp_path: Path) -> Path:
+    """Nine simulated days (2026-01-01 .. 09) of 12 resources under tmp_path/landing."""
+    root = tmp_path / "landing"
+    config = SimulationConfig(resources=12, seed=5)
+    for day in simulate(config, date(2026, 1, 1), 9):
+        write_landing_day(day, root, config)
+    return root

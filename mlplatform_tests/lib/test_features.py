@@ -1,0 +1,184 @@
+"""features/resource_hourly against FEATURES.md, row by row, on both computation paths."""
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from mlplatform.lib.features import (
+    LAG_METRICS,
+    LAGS_HOURS,
+    ROLLING_METRICS,
+    cost_daily_features,
+    cost_features_for_day,
+    features_for_day,
+    resource_hourly_features,
+)
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def hourly_table(resources: int = 3, days: int = 10, seed: int = 0) -> pl.DataFrame:
+    """An hourly grid with gaps, nulls and a resource that never reports memory."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in range(resources):
+        for h in range(days * 24):
+            if rng.random() < 0.08:  # gap: the hour is missing
+                continue
+            rows.append(
+                {
+                    "resource_id": f"i-{r}",
+                    "ts": START + timedelta(hours=h),
+                    "cpu_utilization": None if rng.random() < 0.05 else float(rng.uniform(0, 100)),
+                    "memory_utilization": None if r == 1 else float(rng.uniform(0, 100)),
+                    "network_io": float(rng.uniform(1e8, 5e9)),
+                    "request_count": float(rng.poisson(500)),
+                    "service": "EC2",
+                }
+            )
+    return pl.DataFrame(rows).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
+
+
+def reference(frame: pl.DataFrame) -> pl.DataFrame:
+    """FEATURES.md computed literally, one row at a time."""
+    by_key = {(r["resource_id"], r["ts"]): r for r in frame.iter_rows(named=True)}
+    out = []
+    for row in frame.iter_rows(named=True):
+        rid, ts = row["resource_id"], row["ts"]
+        same = [r for r in frame.iter_rows(named=True) if r["resource_id"] == rid and r["ts"] <= ts]
+        feats = {"resource_id": rid, "ts": ts}
+        for m in ROLLING_METRICS:
+            day = [r[m] for r in same if r["ts"] > ts - timedelta(hours=24) and r[m] is not None]
+            six = [
+                (r["ts"], r[m])
+                for r in same
+                if r["ts"] > ts - timedelta(hours=6) and r[m] is not None
+            ]
+            mean = float(np.mean(day)) if day else None
+            std = float(np.std(day, ddof=1)) if len(day) >= 2 else None
+            feats |= {
+                f"{m}_mean_24h": mean,
+                f"{m}_min_24h": min(day) if day else None,
+                f"{m}_max_24h": max(day) if day else None,
+                f"{m}_std_24h": std,
+                f"{m}_p95_24h": float(np.percentile(day, 95)) if day else None,
+                f"{m}_volatility_24h": std / mean if std is not None and mean else None,
+            }
+            if len(six) >= 2:
+                x = [(t - START).total_seconds() / 3600 for t, _ in six]
+                feats[f"{m}_trend_6h"] = float(np.polyfit(x, [v for _, v in six], 1)[0])
+            else:
+                feats[f"{m}_trend_6h"] = None
+        for m in LAG_METRICS:
+            for h in LAGS_HOURS:
+                lagged = by_key.get((rid, ts - timedelta(hours=h)))
+                feats[f"{m}_lag_{h}h"] = lagged[m] if lagged else None
+        out.append(feats)
+    return pl.DataFrame(out, infer_schema_length=None)
+
+
+def assert_close(ours: pl.DataFrame, expected: pl.DataFrame, scale: float = 1.0) -> None:
+    """Within FEATURES.md's tolerance (1e-6; trend 1e-4), or `scale` times tighter."""
+    joined = expected.join(ours, on=["resource_id", "ts"], suffix="__ours", how="left")
+    assert joined.height == ours.height == expected.height
+    for c in expected.columns:
+        if c in ("resource_id", "ts"):
+            continue
+        if not expected[c].dtype.is_numeric():
+            assert joined[f"{c}__ours"].equals(joined[c], check_names=False), c
+            continue
+        a = joined[f"{c}__ours"].cast(pl.Float64).to_numpy()
+        b = joined[c].cast(pl.Float64).to_numpy()
+        assert (np.isnan(a) == np.isnan(b)).all(), f"{c}: nulls differ"
+        tol = (1e-4 if c.endswith("trend_6h") else 1e-6) * scale
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * 1e-3, err_msg=c, equal_nan=True)
+
+
+@pytest.fixture(scope="module")
+def table() -> pl.DataFrame:
+    return hourly_table()
+
+
+@pytest.fixture(scope="module")
+def expected(table) -> pl.DataFrame:
+    return reference(table)
+
+
+def test_fast_path_matches_the_contract(table, expected):
+    assert_close(resource_hourly_features(table), expected)
+
+
+def test_general_path_matches_the_contract(table, expected):
+    # Thirty seconds past the hour: not a grid, so the time-window path runs.
+    shifted = table.with_columns(pl.col("ts") + pl.duration(seconds=30))
+    ours = resource_hourly_features(shifted).with_columns(pl.col("ts") - pl.duration(seconds=30))
+    assert_close(ours, expected)
+
+
+def test_time_and_cross_metric_features():
+    frame = pl.DataFrame(
+        {
+            "resource_id": ["a", "a"],
+            "ts": [datetime(2026, 3, 7, 18, tzinfo=UTC), datetime(2026, 3, 9, 9, tzinfo=UTC)],
+            "cpu_utilization": [40.0, 10.0],
+            "memory_utilization": [20.0, 0.0],
+            "network_io": [1.0, 2.0],
+            "request_count": [1.0, 2.0],
+        }
+    )
+    out = resource_hourly_features(frame).sort("ts")
+    sat, mon = out.row(0, named=True), out.row(1, named=True)
+    assert (sat["day_of_week"], sat["is_weekend"], sat["is_business_hour"]) == (5, 1, 0)
+    assert (mon["day_of_week"], mon["is_weekend"], mon["is_business_hour"]) == (0, 0, 1)
+    assert sat["hour_of_day_sin"] == pytest.approx(math.sin(2 * math.pi * 18 / 24))
+    assert mon["month_cos"] == pytest.approx(math.cos(2 * math.pi * 3 / 12))
+    assert sat["cpu_memory_ratio"] == pytest.approx(40 / (20 + 1e-6))
+    assert mon["resource_efficiency"] == 5.0
+    assert set(frame.columns) <= set(out.columns)
+
+
+def test_partition_with_lookback_equals_whole_table(table):
+    """Same rows and values; running-sum kernels may differ in the last digits only."""
+    whole = resource_hourly_features(table)
+    for day in (date(2026, 3, 1), date(2026, 3, 8), date(2026, 3, 10)):
+        part = features_for_day(table, day)
+        rows = whole.filter(pl.col("ts").dt.date() == day)
+        assert part.height == rows.height > 0
+        assert part.columns == rows.columns
+        assert_close(part, rows, scale=1e-3)
+
+
+def test_no_look_ahead(table):
+    cut = START + timedelta(days=6)
+    before = resource_hourly_features(table.filter(pl.col("ts") < cut))
+    altered = table.with_columns(
+        pl.when(pl.col("ts") >= cut).then(pl.col(m) * 7).otherwise(pl.col(m)).alias(m)
+        for m in ("cpu_utilization", "network_io", "request_count")
+    )
+    after = resource_hourly_features(altered).filter(pl.col("ts") < cut)
+    assert_close(before, after, scale=1e-3)
+
+
+def test_cost_features_partition_equals_whole():
+    days = [date(2026, 3, 1) + timedelta(days=i) for i in range(40)]
+    frame = pl.DataFrame(
+        {
+            "date": days * 2,
+            "sub_account_id": ["1"] * 40 + ["2"] * 40,
+            "service_name": ["EC2"] * 80,
+            "billing_currency": ["USD"] * 80,
+            "billed_cost": [float(i % 7 + 10) for i in range(80)],
+            "effective_cost": [float(i % 7 + 9) for i in range(80)],
+        }
+    )
+    whole = cost_daily_features(frame).collect()
+    part = cost_features_for_day(frame, date(2026, 4, 5))
+    assert part.height == 2
+    expected = whole.filter(pl.col("date") == date(2026, 4, 5)).select(part.columns)
+    assert part.sort("sub_account_id").equals(expected.sort("sub_account_id"))
+    row = part.filter(pl.col("sub_account_id") == "1").row(0, named=True)
+    assert row["billed_cost_lag_7d"] == row["billed_cost"]  # weekly cycle of the test data
+    assert row["billed_cost_sum_7d"] == pytest.approx(sum(range(10, 17)))
