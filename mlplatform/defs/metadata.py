@@ -9,18 +9,20 @@ PREVIEW_ROWS = 5
 
 
 def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS, max_columns: int = 12) -> str:
+    """The first rows as a Markdown table, cells cut at 40 characters."""
     shown = frame.head(rows).select(frame.columns[:max_columns])
-    with pl.Config(
-        tbl_formatting="ASCII_MARKDOWN",
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True,
-        tbl_cols=max_columns,
-        tbl_rows=rows,
-        fmt_str_lengths=40,
-    ):
-        text = str(shown)
+
+    def cell(value: object) -> str:
+        text = "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
+        return text[:40].replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        "| " + " | ".join(shown.columns) + " |",
+        "|" + "---|" * shown.width,
+        *("| " + " | ".join(cell(v) for v in row) + " |" for row in shown.iter_rows()),
+    ]
     more = frame.width - shown.width
-    return text + (f"\n\n…and {more} more columns" if more > 0 else "")
+    return "\n".join(lines) + (f"\n\n…and {more} more columns" if more > 0 else "")
 
 
 def column_schema(

@@ -36,7 +36,7 @@ class Warehouse(dg.ConfigurableResource):
             ).fetchone()
         return bool(found and found[0])
 
-    def ensure_view(self, layer: str, name: str, attempts: int = 5) -> str:
+    def ensure_view(self, layer: str, name: str, attempts: int = 3) -> str:
         """Create the view of `layer.name` if it is missing; returns what happened."""
         for attempt in range(attempts):
             try:

@@ -15,6 +15,10 @@ from mlplatform_tests.conftest import ARRIVED
 
 DAY = date(2026, 1, 3)
 HEADER = "timestamp,resource_id,metric_name,value\n"
+JSON_ROW = (
+    b'{"timestamp": "2026-01-03T01:00:00Z", "resource_id": "i-1", '
+    b'"metric_name": "request_count", "value": 3}\n'
+)
 GOOD = HEADER + "".join(
     f"2026-01-03T{h:02d}:00:00Z,i-good,cpu_utilization,{10 + h}\n" for h in range(24)
 )
@@ -58,7 +62,10 @@ def test_missing_column_quarantines_every_row_with_reason():
 
 
 def test_extra_columns_are_kept_and_reported_not_rejected():
-    data = b"timestamp,resource_id,metric_name,value,team\n2026-01-03T01:00:00Z,i-1,request_count,5,web\n"
+    data = (
+        b"timestamp,resource_id,metric_name,value,team\n"
+        b"2026-01-03T01:00:00Z,i-1,request_count,5,web\n"
+    )
     cleaned, reports = run("bad.csv", data)
     assert cleaned.quarantine.is_empty()
     assert any("extra column(s) kept in 'extra': team" in w for w in reports["bad.csv"].warnings)
@@ -112,7 +119,10 @@ def test_duplicate_keys_later_arrival_wins_and_loser_is_quarantined():
 
 
 def test_timestamps_with_offsets_are_converted_to_utc():
-    rows = "2026-01-03T12:30:00+02:00,i-1,request_count,4\n2026-01-03T10:00:00-05:00,i-1,request_count,6\n"
+    rows = (
+        "2026-01-03T12:30:00+02:00,i-1,request_count,4\n"
+        "2026-01-03T10:00:00-05:00,i-1,request_count,6\n"
+    )
     cleaned, _ = run("bad.csv", (HEADER + rows).encode())
     got = cleaned.clean.filter(pl.col("resource_id") == "i-1").sort("ts")
     assert [t.hour for t in got["ts"]] == [10, 15]
@@ -231,7 +241,7 @@ def test_ragged_csv_row_and_invalid_json_line_keep_their_values():
     )
     assert reasons(cleaned) == [(2, None, "expected 4 fields, found 5")]
     assert "surplus" in cleaned.quarantine["record"][0]
-    lines = b'{"timestamp": "2026-01-03T01:00:00Z", "resource_id": "i-1", "metric_name": "request_count", "value": 3}\n{"timestamp": oops\n'
+    lines = JSON_ROW + b'{"timestamp": oops\n'
     cleaned, _ = run("bad.jsonl", lines)
     [(line, _, reason)] = reasons(cleaned)
     assert line == 2 and reason.startswith("invalid JSON")
@@ -239,8 +249,7 @@ def test_ragged_csv_row_and_invalid_json_line_keep_their_values():
 
 
 def test_json_lines_and_parquet_good_rows_are_read():
-    lines = b'{"timestamp": "2026-01-03T01:00:00Z", "resource_id": "i-1", "metric_name": "request_count", "value": 3}\n'
-    cleaned, _ = run("bad.jsonl", lines)
+    cleaned, _ = run("bad.jsonl", JSON_ROW)
     assert cleaned.clean.filter(pl.col("resource_id") == "i-1")["request_count"].item() == 3
     frame = pl.DataFrame(
         {

@@ -1,0 +1,77 @@
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from mlplatform.cli import main
+from mlplatform_tests.factories import hourly_table
+
+
+def test_simulate_writes_landing_files(tmp_path: Path, capsys):
+    out = tmp_path / "landing"
+    code = main(
+        ["simulate", "--start", "2026-01-01", "--days", "2", "--resources", "5", "--out", str(out)]
+    )
+    assert code == 0
+    assert sorted(p.name for p in (out / "metrics").iterdir()) == ["2026-01-01", "2026-01-02"]
+    assert (out / "cost" / "2026-01-02" / "simulated.csv").exists()
+    assert (out / "labels" / "2026-01-01.json").exists()
+    captured = capsys.readouterr()
+    assert "[2/2] 2026-01-02" in captured.err and "wrote 2 day(s)" in captured.out
+
+
+def test_simulate_refuses_bad_dates(capsys):
+    with pytest.raises(SystemExit):
+        main(["simulate", "--start", "01/02/2026", "--days", "2"])
+    assert "not a date (YYYY-MM-DD)" in capsys.readouterr().err
+
+
+def test_seed_only_when_empty(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("MLPLATFORM_DATA_DIR", str(tmp_path))
+    assert main(["seed", "--days", "2", "--resources", "3"]) == 0
+    assert len(list((tmp_path / "landing" / "metrics").iterdir())) == 2
+    assert main(["seed", "--days", "5"]) == 0
+    assert "already has data" in capsys.readouterr().out
+    assert len(list((tmp_path / "landing" / "metrics").iterdir())) == 2
+
+
+def test_features_command_runs_the_library(tmp_path: Path):
+    source, target = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    table = hourly_table(resources=2, days=3)
+    table.write_parquet(source)
+    assert main(["features", "--input", str(source), "--output", str(target)]) == 0
+    result = pl.read_parquet(target)
+    assert result.height == table.height
+    assert {"cpu_utilization_p95_24h", "request_count_lag_168h", "resource_efficiency"} <= set(
+        result.columns
+    )
+
+
+def test_features_command_reports_bad_input(tmp_path: Path, capsys):
+    assert (
+        main(
+            [
+                "features",
+                "--input",
+                str(tmp_path / "none.parquet"),
+                "--output",
+                str(tmp_path / "o.parquet"),
+            ]
+        )
+        == 2
+    )
+    assert "input file not found" in capsys.readouterr().err
+    pl.DataFrame({"x": [1]}).write_parquet(tmp_path / "x.parquet")
+    assert (
+        main(
+            [
+                "features",
+                "--input",
+                str(tmp_path / "x.parquet"),
+                "--output",
+                str(tmp_path / "o.parquet"),
+            ]
+        )
+        == 2
+    )
+    assert "lacks required column(s): resource_id, ts" in capsys.readouterr().err
