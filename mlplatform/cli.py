@@ -63,23 +63,24 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_features(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from mlplatform.lib.features import resource_hourly_features
-    from mlplatform.lib.schemas import METRICS_HOURLY
+    from mlplatform.lib.features import input_problems, resource_hourly_features
 
     source = Path(args.input)
     if not source.exists():
         print(f"error: input file not found: {source}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    frame = pl.read_parquet(source)
-    missing = [c for c in ("resource_id", "ts") if c not in frame.columns]
-    if missing:
-        print(f"error: {source} lacks required column(s): {', '.join(missing)}", file=sys.stderr)
+    try:
+        frame = pl.read_parquet(source)
+    except Exception as exc:  # polars raises several types for a damaged file
+        print(f"error: cannot read {source} as Parquet: {exc}", file=sys.stderr)
         return 2
-    if not args.no_validate:
-        METRICS_HOURLY.validate(
-            frame.with_columns(source_rows=pl.lit(1, dtype=pl.Int64)), lazy=True
+    problems = input_problems(frame.schema)
+    if problems:
+        print(
+            f"error: {source} is not a clean hourly table: {'; '.join(problems)}", file=sys.stderr
         )
+        return 2
     result = resource_hourly_features(frame)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     result.write_parquet(args.output)
@@ -116,7 +117,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     feat.add_argument("--input", required=True, help="clean hourly metrics, Parquet")
     feat.add_argument("--output", required=True, help="feature table, Parquet")
-    feat.add_argument("--no-validate", action="store_true", help="skip the input schema check")
     feat.set_defaults(run=cmd_features)
     return parser
 

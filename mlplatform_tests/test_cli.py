@@ -74,4 +74,20 @@ def test_features_command_reports_bad_input(tmp_path: Path, capsys):
         )
         == 2
     )
-    assert "lacks required column(s): resource_id, ts" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is not a clean hourly table: missing column 'resource_id'; missing column 'ts'" in err
+    table = hourly_table(resources=1, days=1).with_columns(pl.col("ts").dt.replace_time_zone(None))
+    table.write_parquet(tmp_path / "naive.parquet")
+    assert (
+        main(
+            [
+                "features",
+                "--input",
+                str(tmp_path / "naive.parquet"),
+                "--output",
+                str(tmp_path / "o.parquet"),
+            ]
+        )
+        == 2
+    )
+    assert "column 'ts' must be UTC, got time zone None" in capsys.readouterr().err

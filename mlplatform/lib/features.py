@@ -33,9 +33,11 @@ def _cyclic(name: str, value: pl.Expr, period: int) -> list[pl.Expr]:
 
 
 def time_features() -> list[pl.Expr]:
-    hour = pl.col("ts").dt.hour()
-    dow = pl.col("ts").dt.weekday() - 1  # polars: Monday = 1
-    month = pl.col("ts").dt.month()
+    # Wall-clock fields of a naive copy: the same in UTC, without per-row time-zone handling.
+    ts = pl.col("ts").dt.replace_time_zone(None)
+    hour = ts.dt.hour()
+    dow = ts.dt.weekday() - 1  # polars: Monday = 1
+    month = ts.dt.month()
     return [
         hour.cast(pl.Int8).alias("hour_of_day"),
         dow.cast(pl.Int8).alias("day_of_week"),
@@ -46,6 +48,26 @@ def time_features() -> list[pl.Expr]:
         *_cyclic("day_of_week", dow, 7),
         *_cyclic("month", month, 12),
     ]
+
+
+INPUT_COLUMNS: dict[str, type[pl.DataType]] = {
+    "resource_id": pl.String,
+    "ts": pl.Datetime,
+    **{m: pl.Float64 for m in (*ROLLING_METRICS, *LAG_METRICS)},
+}
+
+
+def input_problems(schema: pl.Schema) -> list[str]:
+    """What stops a table from being the contract's input, in words (empty when fine)."""
+    problems = []
+    for name, kind in INPUT_COLUMNS.items():
+        if name not in schema:
+            problems.append(f"missing column {name!r}")
+        elif not isinstance(schema[name], kind) and schema[name] != kind:
+            problems.append(f"column {name!r} is {schema[name]}, expected {kind.__name__}")
+        elif kind is pl.Datetime and schema[name].time_zone != "UTC":  # type: ignore[union-attr]
+            problems.append(f"column 'ts' must be UTC, got time zone {schema[name].time_zone}")  # type: ignore[union-attr]
+    return problems
 
 
 def _statistics(
@@ -129,7 +151,7 @@ def _grid_slots(frame: pl.DataFrame) -> pl.Series | None:
     to their slots and the results gathered back in input order.
     """
     epoch = pl.col("ts").dt.epoch("us")
-    if not frame.select((epoch % _HOUR_US == 0).all()).item():
+    if frame.is_empty() or not frame.select((epoch % _HOUR_US == 0).all()).item():
         return None
     hours = frame.select("resource_id", h=epoch // _HOUR_US)
     spans = (
@@ -144,62 +166,50 @@ def _grid_slots(frame: pl.DataFrame) -> pl.Series | None:
     return slot
 
 
-def _lagged(values: np.ndarray, width: int) -> list[np.ndarray]:
-    """Contiguous views of `values` shifted by 0 .. width-1 slots (0 before the start)."""
-    padded = np.concatenate([np.zeros(width - 1), values])
-    n = values.size
-    return [padded[width - 1 - k : width - 1 - k + n] for k in range(width)]
+def _trend_on_grid(m: str) -> pl.Expr:
+    """The 6-hour slope with x = -5 .. 0 hours inside each window (oldest first): weighted
+    window sums of small numbers, where sums over absolute hours would lose digits."""
+    present = pl.col(m).is_not_null().cast(pl.Float64)
+    y = pl.col(m).fill_null(0.0)
+    x = [float(k - TREND_HOURS + 1) for k in range(TREND_HOURS)]
 
+    def total(e: pl.Expr, weights: list[float] | None = None) -> pl.Expr:
+        return e.rolling_sum(TREND_HOURS, weights=weights, min_samples=1)
 
-def _trend_on_grid(values: np.ndarray) -> np.ndarray:
-    """The 6-hour slope with x = 0, -1, .. -5 hours within each window: exact sums of small
-    numbers, where running sums over absolute hours would lose digits."""
-    present = (~np.isnan(values)).astype(np.float64)
-    y = np.nan_to_num(values, nan=0.0)
-    n, sx, sxx, sy, sxy = (np.zeros(values.size) for _ in range(5))
-    for k, (p, yk) in enumerate(
-        zip(_lagged(present, TREND_HOURS), _lagged(y, TREND_HOURS), strict=True)
-    ):
-        n += p
-        sy += yk
-        if k:
-            sx -= k * p
-            sxx += k * k * p
-            sxy -= k * yk
+    n, sy = total(present), total(y)
+    sx, sxx = total(present, x), total(present, [v * v for v in x])
+    sxy = total(y, x)
     denominator = n * sxx - sx * sx
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = (n * sxy - sx * sy) / denominator
-    return np.where((n >= 2) & (denominator > 0), slope, np.nan)
+    return pl.when((n >= 2) & (denominator > 0)).then((n * sxy - sx * sy) / denominator)
 
 
-def _p95_on_grid(column: pl.Series) -> pl.Series:
-    """Rolling 95th percentile, linear interpolation, over the present values of each window.
-
-    Windows without gaps take polars' fixed-window kernel on a null-free copy (its null-aware
-    kernel is several times slower); the windows with gaps are sorted explicitly.
-    """
-    values = column.to_numpy()
-    present = ~np.isnan(values)
-    count = pl.Series(present).cast(pl.Int32).rolling_sum(WINDOW_HOURS, min_samples=1).to_numpy()
-    result = (
-        column.fill_null(0.0)
+def _p95_fast(m: str) -> pl.Expr:
+    """Rolling p95 by polars' null-free kernel (the null-aware one is several times slower):
+    exact for windows without gaps; `_patch_p95` redoes the others."""
+    return (
+        pl.col(m)
+        .fill_null(0.0)
         .rolling_quantile(0.95, interpolation="linear", window_size=WINDOW_HOURS, min_samples=1)
-        .to_numpy()
-        .copy()
     )
-    result[count == 0] = np.nan
-    partial = np.flatnonzero((count > 0) & (count < WINDOW_HOURS))
+
+
+def _patch_p95(p95: pl.Series, values: pl.Series, count: pl.Series) -> pl.Series:
+    """p95 over the present values of windows with gaps, sorted explicitly; null where empty."""
+    result = p95.to_numpy().copy()
+    counts = count.fill_null(0).to_numpy()
+    result[counts == 0] = np.nan
+    partial = np.flatnonzero((counts > 0) & (counts < WINDOW_HOURS))
     if partial.size:
-        padded = np.concatenate([np.full(WINDOW_HOURS - 1, np.nan), values])
+        padded = np.concatenate([np.full(WINDOW_HOURS - 1, np.nan), values.to_numpy()])
         windows = np.sort(padded[partial[:, None] + np.arange(WINDOW_HOURS)], axis=1)  # NaN last
-        n = count[partial]
+        n = counts[partial]
         pos = 0.95 * (n - 1)
         low = np.floor(pos).astype(np.int64)
         high = np.minimum(low + 1, n - 1)
         rows = np.arange(partial.size)
         lo_v, hi_v = windows[rows, low], windows[rows, high]
         result[partial] = lo_v + (pos - low) * (hi_v - lo_v)
-    return pl.Series(result, nan_to_null=True)
+    return pl.Series(p95.name, result, nan_to_null=True)
 
 
 def _on_grid(frame: pl.DataFrame, slots: pl.Series) -> pl.DataFrame:
@@ -212,6 +222,7 @@ def _on_grid(frame: pl.DataFrame, slots: pl.Series) -> pl.DataFrame:
         ]
     )
     fixed = {"window_size": WINDOW_HOURS, "min_samples": 1}
+    # One select, so polars spreads the kernels over the cores.
     computed = dense.select(
         *[
             e
@@ -222,9 +233,13 @@ def _on_grid(frame: pl.DataFrame, slots: pl.Series) -> pl.DataFrame:
                 low=pl.col(m).rolling_min(**fixed),
                 high=pl.col(m).rolling_max(**fixed),
                 std=pl.col(m).rolling_std(window_size=WINDOW_HOURS, min_samples=2),
-                p95=pl.lit(_p95_on_grid(dense[m])),
-                trend=pl.lit(pl.Series(_trend_on_grid(dense[m].to_numpy()), nan_to_null=True)),
+                p95=_p95_fast(m),
+                trend=_trend_on_grid(m),
             )
+        ],
+        *[
+            pl.col(m).is_not_null().cast(pl.Int32).rolling_sum(**fixed).alias(f"_{m}_count")
+            for m in ROLLING_METRICS
         ],
         *[
             pl.col(m).shift(hours).alias(f"{m}_lag_{hours}h")
@@ -232,6 +247,10 @@ def _on_grid(frame: pl.DataFrame, slots: pl.Series) -> pl.DataFrame:
             for m in LAG_METRICS
         ],
     )
+    computed = computed.with_columns(
+        _patch_p95(computed[f"{m}_p95_24h"], dense[m], computed[f"_{m}_count"])
+        for m in ROLLING_METRICS
+    ).drop(f"_{m}_count" for m in ROLLING_METRICS)
     return frame.hstack(computed[slots])
 
 

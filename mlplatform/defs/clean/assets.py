@@ -9,7 +9,7 @@ from pydantic import Field
 from mlplatform.automation.partitions import daily_partitions
 from mlplatform.defs.common import OWNERS, partition_day
 from mlplatform.defs.metadata import column_schema, markdown_preview
-from mlplatform.lib.cleaning.cost import clean_cost
+from mlplatform.lib.cleaning.cost import DAILY_COLUMNS, clean_cost
 from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS, clean_metrics
 from mlplatform.lib.schemas import QUARANTINE_COLUMNS
 
@@ -59,7 +59,7 @@ def _out(key: dg.AssetKey, description: str, schema: dict[str, pl.DataType]) -> 
             COST_DAILY,
             "FOCUS cost lines summed per day, account, service, region, resource and charge "
             "category; `source_rows` counts the cost lines behind each row.",
-            {},
+            DAILY_COLUMNS,
         ),
         "quarantine": _out(
             QUARANTINE,

@@ -6,12 +6,21 @@ import polars as pl
 from mlplatform.automation.partitions import daily_partitions
 from mlplatform.defs.clean.assets import COST_DAILY, METRICS_HOURLY
 from mlplatform.defs.common import OWNERS, partition_day
+from mlplatform.defs.metadata import column_schema
+from mlplatform.lib.cleaning.cost import DAILY_COLUMNS
+from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS
 from mlplatform.lib.features import (
     COST_LOOKBACK_DAYS,
     LOOKBACK_DAYS,
+    cost_daily_features,
     cost_features_for_day,
     features_for_day,
+    resource_hourly_features,
 )
+
+# Computed once from empty inputs, so the UI shows the columns before anything is materialized.
+RESOURCE_FEATURE_SCHEMA = resource_hourly_features(pl.DataFrame(schema=HOURLY_COLUMNS)).schema
+COST_FEATURE_SCHEMA = cost_daily_features(pl.DataFrame(schema=DAILY_COLUMNS)).collect_schema()
 
 
 def _lookback(key: dg.AssetKey, days: int) -> dg.AssetIn:
@@ -35,6 +44,7 @@ def _lookback(key: dg.AssetKey, days: int) -> dg.AssetIn:
     ),
     partitions_def=daily_partitions,
     ins={"hourly": _lookback(METRICS_HOURLY, LOOKBACK_DAYS)},
+    metadata={"dagster/column_schema": column_schema(RESOURCE_FEATURE_SCHEMA)},
     io_manager_key="lake",
     owners=OWNERS,
     kinds={"polars", "parquet"},
@@ -67,6 +77,7 @@ def resource_hourly(
     ),
     partitions_def=daily_partitions,
     ins={"cost": _lookback(COST_DAILY, COST_LOOKBACK_DAYS)},
+    metadata={"dagster/column_schema": column_schema(COST_FEATURE_SCHEMA)},
     io_manager_key="lake",
     owners=OWNERS,
     kinds={"polars", "parquet"},

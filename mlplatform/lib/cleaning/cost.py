@@ -30,6 +30,19 @@ _NUMBERS = {
     "ConsumedQuantity": "consumed_quantity",
 }
 _TIMES = {"ChargePeriodStart": "charge_period_start", "ChargePeriodEnd": "charge_period_end"}
+DAILY_COLUMNS: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "sub_account_id": pl.String(),
+    "service_name": pl.String(),
+    "service_category": pl.String(),
+    "region_id": pl.String(),
+    "resource_id": pl.String(),
+    "charge_category": pl.String(),
+    "billing_currency": pl.String(),
+    "billed_cost": pl.Float64(),
+    "effective_cost": pl.Float64(),
+    "source_rows": pl.Int64(),
+}
 DAILY_KEY = [
     "date",
     "sub_account_id",
@@ -117,6 +130,8 @@ def daily(lines: pl.DataFrame) -> pl.DataFrame:
             pl.col("effective_cost").sum(),
             pl.len().cast(pl.Int64).alias("source_rows"),
         )
+        .select(list(DAILY_COLUMNS))
+        .cast(DAILY_COLUMNS)  # type: ignore[arg-type]
         .sort(DAILY_KEY, nulls_last=True)
     )
 
