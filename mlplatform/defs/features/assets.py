@@ -58,6 +58,8 @@ def resource_hourly(
             f"clean/metrics_hourly has no rows for {day} or the {LOOKBACK_DAYS} days before it"
         )
     features = features_for_day(hourly, day)
+    if features.is_empty():
+        raise dg.Failure(f"clean/metrics_hourly has no rows for {day}: materialize it first")
     history_days = hourly["ts"].dt.date().n_unique()
     return dg.Output(
         features,
@@ -91,6 +93,8 @@ def cost_daily_features(
             f"clean/cost_daily has no rows for {day} or the {COST_LOOKBACK_DAYS} days before it"
         )
     features = cost_features_for_day(cost, day)
+    if features.is_empty():
+        raise dg.Failure(f"clean/cost_daily has no rows for {day}: materialize it first")
     return dg.Output(
         features, metadata={"series": features.select("sub_account_id", "service_name").n_unique()}
     )
