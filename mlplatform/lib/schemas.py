@@ -20,6 +20,10 @@ def _finite(data: pa.PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select(pl.col(data.key).is_finite())
 
 
+def _non_empty(name: str) -> pa.Check:
+    return _check(f"empty {name}", lambda d: d.lazyframe.select(pl.col(d.key).str.len_chars() > 0))
+
+
 def _within_day(day: date) -> pa.Check:
     lo = pl.lit(datetime(day.year, day.month, day.day)).dt.replace_time_zone("UTC")
     hi = pl.lit(datetime(day.year, day.month, day.day) + timedelta(days=1)).dt.replace_time_zone(
@@ -36,7 +40,7 @@ def metric_observation_schema(day: date) -> pa.DataFrameSchema:
     percent = list(PERCENT_METRICS)
     return pa.DataFrameSchema(
         {
-            "resource_id": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
+            "resource_id": pa.Column(pl.String, _non_empty("resource_id")),
             "metric": pa.Column(pl.String, pa.Check.isin(list(METRICS))),
             "ts": pa.Column(UTC, _within_day(day)),
             "value": pa.Column(
@@ -83,7 +87,6 @@ METRICS_HOURLY = pa.DataFrameSchema(
 
 def cost_line_schema(day: date) -> pa.DataFrameSchema:
     """One parsed FOCUS cost line."""
-    required_text = pa.Check.str_length(min_value=1)
     credits = list(NEGATIVE_COST_CATEGORIES)
     finite_cost = _check("cost is NaN or infinite", _finite)
     return pa.DataFrameSchema(
@@ -118,11 +121,17 @@ def cost_line_schema(day: date) -> pa.DataFrameSchema:
                 ],
                 nullable=True,
             ),
-            "billing_currency": pa.Column(pl.String, pa.Check.str_matches(r"^[A-Z]{3}$")),
-            "service_name": pa.Column(pl.String, required_text),
-            "service_category": pa.Column(pl.String, required_text),
-            "sub_account_id": pa.Column(pl.String, required_text),
-            "charge_category": pa.Column(pl.String, required_text),
+            "billing_currency": pa.Column(
+                pl.String,
+                _check(
+                    "billing currency is not a 3-letter ISO 4217 code",
+                    lambda d: d.lazyframe.select(pl.col(d.key).str.contains(r"^[A-Z]{3}$")),
+                ),
+            ),
+            "service_name": pa.Column(pl.String, _non_empty("service_name")),
+            "service_category": pa.Column(pl.String, _non_empty("service_category")),
+            "sub_account_id": pa.Column(pl.String, _non_empty("sub_account_id")),
+            "charge_category": pa.Column(pl.String, _non_empty("charge_category")),
             "resource_id": pa.Column(pl.String, nullable=True),
             "region_id": pa.Column(pl.String, nullable=True),
         },
