@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import math
 import json
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +47,7 @@ def decide_promotion(
     (a fraction) below the champion's on the same data. Lower scores are better."""
     if champion_score is None:
         return PromotionDecision(True, challenger_score, None, margin, "no champion yet")
-    if not challenger_score == challenger_score:  # NaN
+    if math.isnan(challenger_score):
         return PromotionDecision(
             False, challenger_score, champion_score, margin, "challenger score is NaN"
         )
