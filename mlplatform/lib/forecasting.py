@@ -1,0 +1,225 @@
+"""Direct multi-horizon forecasters (demand per resource, cost per account and service).
+
+One LightGBM model serves every horizon: each training row is (features at t, horizon h) and
+its target is the change of symlog(y) from t to t + h, so one model fits series of any scale.
+Forecasts map back as symlog⁻¹(symlog(y_t) + prediction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from mlplatform.lib.training import (
+    SearchBudget,
+    expanding_folds,
+    fit_booster,
+    forecast_metrics,
+    mae,
+    search,
+    subsample_indices,
+)
+
+
+def symlog(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def symexp(z: np.ndarray) -> np.ndarray:
+    return np.sign(z) * np.expm1(np.abs(z))
+
+
+@dataclass(frozen=True)
+class ForecastSpec:
+    """What a forecaster predicts and from which table."""
+
+    name: str
+    series: tuple[str, ...]  # columns naming one series
+    time: str  # the time column
+    target: str
+    horizons: tuple[int, ...]
+    step: str  # polars duration of one step: "1h", "1d"
+    baselines: dict[str, int]  # name -> how many steps back from t + h the naive value is
+    exclude: tuple[str, ...] = ()  # non-feature columns besides identifiers
+
+
+DEMAND = ForecastSpec(
+    name="demand_forecaster",
+    series=("resource_id",),
+    time="ts",
+    target="request_count",
+    horizons=(1, 2, 3, 4),
+    step="1h",
+    baselines={"same_hour_yesterday": 24, "same_hour_last_week": 168},
+    exclude=("service", "region", "namespace", "source_rows"),
+)
+
+COST = ForecastSpec(
+    name="cost_forecaster",
+    series=("sub_account_id", "service_name", "billing_currency"),
+    time="date",
+    target="billed_cost",
+    horizons=tuple(range(1, 8)),
+    step="1d",
+    baselines={"same_day_last_week": 7},
+)
+
+
+@dataclass
+class Dataset:
+    frame: pl.DataFrame  # one row per (series, t, horizon), with target and baselines
+    features: list[str]
+    spec: ForecastSpec
+
+    @property
+    def X(self) -> np.ndarray:
+        return self.frame.select(self.features).cast(pl.Float64).to_numpy()
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.frame["_target"].to_numpy()
+
+    @property
+    def current(self) -> np.ndarray:
+        return self.frame["_current"].to_numpy()
+
+
+def _step(spec: ForecastSpec, n: int) -> pl.Expr:
+    unit = spec.step[-1]
+    amount = int(spec.step[:-1]) * n
+    return pl.duration(hours=amount) if unit == "h" else pl.duration(days=amount)
+
+
+def feature_names(frame: pl.DataFrame, spec: ForecastSpec) -> list[str]:
+    skip = {*spec.series, spec.time, *spec.exclude}
+    numeric = [c for c, t in frame.schema.items() if c not in skip and t.is_numeric()]
+    return [*numeric, "horizon", "target_hour", "target_day_of_week"]
+
+
+def build_dataset(table: pl.DataFrame, spec: ForecastSpec, with_target: bool = True) -> Dataset:
+    """Rows of `table` (a feature table) crossed with the horizons.
+
+    With `with_target`, rows whose target (y at t + h) is unknown are dropped; without it
+    every row stays (for scoring the future)."""
+    keys = [*spec.series, spec.time]
+    values = table.select(*keys, pl.col(spec.target).alias("_y"))
+    parts = []
+    for h in spec.horizons:
+        part = table.with_columns(
+            horizon=pl.lit(h, dtype=pl.Int32),
+            _target_time=pl.col(spec.time) + _step(spec, h),
+        )
+        future = values.rename({spec.time: "_target_time", "_y": "_y_future"})
+        part = part.join(future, on=[*spec.series, "_target_time"], how="left")
+        for name, back in spec.baselines.items():
+            past = (
+                values.with_columns((pl.col(spec.time) + _step(spec, back)).alias("_target_time"))
+                .rename({"_y": f"_baseline_{name}"})
+                .drop(spec.time)
+            )
+            part = part.join(past, on=[*spec.series, "_target_time"], how="left")
+        parts.append(part)
+    frame = pl.concat(parts, how="diagonal_relaxed").with_columns(
+        target_hour=pl.col("_target_time").cast(pl.Datetime).dt.hour().cast(pl.Int8),
+        target_day_of_week=(pl.col("_target_time").cast(pl.Datetime).dt.weekday() - 1).cast(
+            pl.Int8
+        ),
+        _current=pl.col(spec.target),
+        _baseline_last_value=pl.col(spec.target),
+    )
+    frame = frame.filter(pl.col("_current").is_not_null())
+    if with_target:
+        frame = frame.filter(pl.col("_y_future").is_not_null())
+        frame = frame.with_columns(
+            _target=pl.Series(
+                symlog(frame["_y_future"].to_numpy()) - symlog(frame["_current"].to_numpy())
+            )
+        )
+    frame = frame.sort(spec.time, *spec.series, "horizon")
+    return Dataset(frame, feature_names(table, spec), spec)
+
+
+def predict(booster, dataset: Dataset, threads: int = 2) -> np.ndarray:
+    """Forecasts on the original scale."""
+    change = booster.predict(dataset.X, num_threads=threads)
+    return symexp(symlog(dataset.current) + change)
+
+
+def baselines(dataset: Dataset) -> dict[str, np.ndarray]:
+    names = ["last_value", *dataset.spec.baselines]
+    return {
+        n: dataset.frame[f"_baseline_{n}"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        for n in names
+    }
+
+
+@dataclass
+class TrainedForecaster:
+    booster: Any
+    features: list[str]
+    params: dict[str, Any]
+    rounds: int
+    metrics: dict[str, Any]
+    evaluation_start: datetime | Any
+    search_trials: int
+    search_seconds: float
+    history: list[float] = field(default_factory=list)
+
+
+def _times(dataset: Dataset, column: str) -> np.ndarray:
+    return dataset.frame[column].cast(pl.Datetime("us")).dt.epoch("us").to_numpy()
+
+
+def train(dataset: Dataset, budget: SearchBudget, eval_fraction: float = 0.15) -> TrainedForecaster:
+    """Search on time-ordered folds, then fit on everything before the most recent
+    `eval_fraction` of time and report metrics on that unseen, most recent block."""
+    if dataset.frame.is_empty():
+        raise ValueError(f"{dataset.spec.name}: no training rows (is there enough history?)")
+    feature_time = _times(dataset, dataset.spec.time)
+    target_time = _times(dataset, "_target_time")
+    times = np.unique(feature_time)
+    eval_start = times[int(len(times) * (1 - eval_fraction))]
+    fit_rows = np.flatnonzero(target_time < eval_start)
+    eval_rows = np.flatnonzero(feature_time >= eval_start)
+    if fit_rows.size == 0 or eval_rows.size == 0:
+        raise ValueError(f"{dataset.spec.name}: too little history to hold out recent data")
+
+    X, y, current = dataset.X, dataset.y, dataset.current
+    sample = fit_rows[subsample_indices(fit_rows.size, budget.search_rows, budget.seed)]
+    folds = expanding_folds(feature_time[sample], target_time[sample], budget.folds)
+
+    def score(rows: np.ndarray, y_true: np.ndarray, pred: np.ndarray) -> float:
+        base = symlog(current[sample][rows])
+        return mae(symexp(base + y_true), symexp(base + pred))
+
+    found = search(X[sample], y[sample], folds, dataset.features, budget, score)
+    booster = fit_booster(
+        X[fit_rows], y[fit_rows], found.params, found.rounds, dataset.features, budget.threads
+    )
+    holdout = Dataset(dataset.frame[eval_rows], dataset.features, dataset.spec)
+    metrics = evaluate(booster, holdout)
+    metrics |= {
+        "cv_mae": found.cv_mae,
+        "training_rows": int(fit_rows.size),
+        "evaluation_rows": int(eval_rows.size),
+    }
+    return TrainedForecaster(
+        booster,
+        dataset.features,
+        found.params,
+        found.rounds,
+        metrics,
+        int(eval_start),
+        found.trials,
+        found.seconds,
+        found.history,
+    )
+
+
+def evaluate(booster, dataset: Dataset) -> dict[str, Any]:
+    truth = dataset.frame["_y_future"].to_numpy()
+    return forecast_metrics(truth, predict(booster, dataset), baselines(dataset))
