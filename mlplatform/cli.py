@@ -89,6 +89,94 @@ def cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def _series_files(source: Path) -> list[Path]:
+    return sorted(p for p in source.rglob("*.csv") if not p.name.startswith("."))
+
+
+def _read_series(path: Path):  # -> tuple[np.ndarray, np.ndarray]
+    import polars as pl
+
+    frame = pl.read_csv(path, try_parse_dates=True)
+    missing = {"timestamp", "value"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"missing column(s) {', '.join(sorted(missing))}")
+    if not frame.schema["timestamp"].is_temporal():
+        raise ValueError("timestamp column is not ISO 8601 date-times")
+    frame = frame.with_columns(pl.col("value").cast(pl.Float64, strict=False))
+    if frame["value"].null_count():
+        line = int(frame["value"].is_null().arg_true()[0]) + 2
+        raise ValueError(f"line {line}: value is not a number")
+    return frame["timestamp"].to_numpy(), frame["value"].to_numpy()
+
+
+def _iso(timestamps):
+    import polars as pl
+
+    return pl.Series(timestamps).dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _each_series(args: argparse.Namespace, write) -> int:
+    """Run `write(timestamps, values, target)` per CSV under --input; one bad file is
+    reported and the others still run. Exit status 1 if any file failed."""
+    source, target_root = Path(args.input), Path(args.output)
+    files = _series_files(source) if source.is_dir() else []
+    if not files:
+        print(f"error: no CSV files under {source}", file=sys.stderr)
+        return 2
+    failed = 0
+    for i, path in enumerate(files, start=1):
+        target = target_root / path.relative_to(source)
+        started = time.perf_counter()
+        try:
+            timestamps, values = _read_series(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write(timestamps, values, target)
+        except Exception as exc:  # report, go on with the other files
+            failed += 1
+            print(f"[{i}/{len(files)}] {path}: error: {exc}", file=sys.stderr)
+            continue
+        print(
+            f"[{i}/{len(files)}] {path} -> {target} ({time.perf_counter() - started:.1f}s)",
+            file=sys.stderr,
+        )
+    print(f"{len(files) - failed} of {len(files)} file(s) written under {target_root}")
+    return 1 if failed else 0
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from mlplatform.lib.detection import score_series
+
+    def write(timestamps, values, target: Path) -> None:
+        score, flagged = score_series(values, timestamps)
+        pl.DataFrame(
+            {
+                "timestamp": timestamps,
+                "anomaly_score": score.round(6),
+                "is_anomaly": flagged.astype(int),
+            }
+        ).write_csv(target)
+
+    return _each_series(args, write)
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from mlplatform.lib.series_forecast import rolling_origin_forecast
+
+    def write(timestamps, values, target: Path) -> None:
+        forecasts = rolling_origin_forecast(values, timestamps, args.horizon)
+        columns = {
+            f"h{k}": pl.Series(forecasts[:, k - 1].round(4), nan_to_null=True)
+            for k in range(1, args.horizon + 1)
+        }
+        pl.DataFrame({"timestamp": _iso(timestamps), **columns}).write_csv(target)
+
+    return _each_series(args, write)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlplatform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     feat.add_argument("--input", required=True, help="clean hourly metrics, Parquet")
     feat.add_argument("--output", required=True, help="feature table, Parquet")
     feat.set_defaults(run=cmd_features)
+    detect = sub.add_parser("detect", help="causal anomaly scores for every timestamp,value CSV")
+    detect.add_argument("--input", required=True, help="folder of CSV files (NAB layout)")
+    detect.add_argument(
+        "--output", required=True, help="folder for timestamp,anomaly_score,is_anomaly"
+    )
+    detect.set_defaults(run=cmd_detect)
+
+    forecast = sub.add_parser(
+        "forecast", help="rolling-origin forecasts for every timestamp,value CSV"
+    )
+    forecast.add_argument("--input", required=True, help="folder of CSV files (NAB layout)")
+    forecast.add_argument("--output", required=True, help="folder for timestamp,h1..hH")
+    forecast.add_argument("--horizon", type=_positive, default=4)
+    forecast.set_defaults(run=cmd_forecast)
     return parser
 
 

@@ -40,6 +40,7 @@ def _period(timestamps: np.ndarray) -> int:
 def series_features(values: np.ndarray, timestamps: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Features for row i from rows < i (lags, rolling statistics, same time yesterday)
     and from row i's own timestamp (hour, day of week)."""
+    timestamps = timestamps.astype("datetime64[us]")
     z = symlog(values.astype(np.float64))
     period = _period(timestamps)
     s = pl.Series(z)
@@ -120,7 +121,8 @@ def score_series(
     past = e.shift(1)
     centre = past.rolling_median(settings.residual_window, min_samples=30)
     spread = (e - centre).abs().shift(1).rolling_median(settings.residual_window, min_samples=30)
-    zscore = ((e - centre) / (1.4826 * spread + 1e-9)).abs().fill_nan(None).fill_null(0.0)
+    # rows without a residual (before the first model) stay null: they set no record
+    zscore = ((e - centre) / (1.4826 * spread + 1e-9)).abs().fill_nan(None)
     score = np.where(np.isnan(e.to_numpy()), 0.0, record_score(zscore.to_numpy(), settings))
     return score, alerts(score, settings)
 

@@ -1,0 +1,97 @@
+"""The series anomaly detector and forecaster: causal, scored by NAB's rules, better than naive."""
+
+import numpy as np
+import pytest
+
+from mlplatform.lib.detection import DetectorSettings, score_series
+from mlplatform.lib.nab import score_file
+from mlplatform.lib.series_forecast import (
+    SeriesForecastSettings,
+    forecast_errors,
+    naive_forecasts,
+    rolling_origin_forecast,
+)
+
+FAST_DETECTOR = DetectorSettings(first_fit=200, residual_window=100, long_window=200, rounds=30)
+FAST_FORECAST = SeriesForecastSettings(first_fit=300, rounds=300)
+
+
+def seasonal_series(n: int = 1400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Daily seasonality on a wandering level, with noise: hard for every naive rule."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    level = np.cumsum(rng.normal(0, 0.5, n))
+    values = 100 + level + 30 * np.sin(2 * np.pi * t / 48) + rng.normal(0, 2, n)
+    timestamps = np.datetime64("2026-01-01T00:00") + t * np.timedelta64(30, "m")
+    return values, timestamps
+
+
+def test_detector_is_causal():
+    values, ts = seasonal_series()
+    k = 900
+    full, _ = score_series(values, ts, FAST_DETECTOR)
+    cut, _ = score_series(values[:k], ts[:k], FAST_DETECTOR)
+    altered_values = values.copy()
+    altered_values[k:] *= 5
+    altered, _ = score_series(altered_values, ts, FAST_DETECTOR)
+    np.testing.assert_array_equal(full[:k], cut)
+    np.testing.assert_array_equal(full[:k], altered[:k])
+    assert ((full >= 0) & (full <= 1)).all()
+
+
+def test_detector_finds_an_injected_spike_without_flooding():
+    values, ts = seasonal_series(seed=1)
+    values[1000:1004] += 60
+    score, flagged = score_series(values, ts, FAST_DETECTOR)
+    assert flagged[1000:1010].any()
+    assert flagged.sum() <= 4
+    assert score[1000:1010].max() > np.percentile(score[300:990], 99)
+
+
+def test_forecaster_is_causal_and_beats_naive():
+    values, ts = seasonal_series(seed=2)
+    k = 1000
+    full = rolling_origin_forecast(values, ts, 4, FAST_FORECAST)
+    altered_values = values.copy()
+    altered_values[k:] = 0
+    altered = rolling_origin_forecast(altered_values, ts, 4, FAST_FORECAST)
+    cut = rolling_origin_forecast(values[:k], ts[:k], 4, FAST_FORECAST)
+    np.testing.assert_array_equal(full[:k], altered[:k])
+    np.testing.assert_array_equal(full[:k], cut)
+    assert np.isnan(full[:300]).all() and not np.isnan(full[300:]).any()
+    model = forecast_errors(values, full, 420)
+    best = np.nanmin(
+        [forecast_errors(values, f, 420) for f in naive_forecasts(values, ts, 4).values()], axis=0
+    )
+    assert all(m < b for m, b in zip(model, best, strict=True))
+
+
+def test_nab_scoring_rules():
+    windows = [(300, 319)]
+    n = 1000
+    none = score_file([False] * n, windows)
+    assert none.normalised() == pytest.approx(0.0)
+    early = [False] * n
+    early[300] = True
+    assert score_file(early, windows).normalised() == pytest.approx(100.0, abs=1e-9)
+    late = [False] * n
+    late[319] = True
+    late_score = score_file(late, windows).normalised()
+    assert 0 < late_score < 100
+    noisy = early.copy()
+    noisy[700] = True  # a false positive far from the window costs the fp weight
+    assert score_file(noisy, windows).raw == pytest.approx(1.0 - 0.11)
+    in_probation = [False] * n
+    in_probation[50] = True  # detections in the first 15 % are not scored
+    assert score_file(in_probation, windows).false_positives == 0
+    assert score_file([False] * n, [(10, 20)]).windows == 0  # a window inside probation
+
+
+def test_nab_corpus_detection_runs(nab_dir):
+    """The real files go through detection end to end (the score itself is in
+    docs/evaluation.md, measured by `python -m benchmarks.nab_evaluation`)."""
+    import polars as pl
+
+    frame = pl.read_csv(nab_dir / "realKnownCause" / "nyc_taxi.csv", try_parse_dates=True)
+    score, flagged = score_series(frame["value"].to_numpy(), frame["timestamp"].to_numpy())
+    assert score.shape == (frame.height,) and 0 < flagged.sum() < 30
