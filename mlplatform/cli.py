@@ -177,6 +177,45 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return _each_series(args, write)
 
 
+def _registry():
+    from mlplatform.resources.build import build_resources
+
+    return build_resources()["registry"].open()
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from mlflow.exceptions import MlflowException
+
+    registry = _registry()
+    try:
+        if args.action == "list":
+            versions = registry.versions(args.name)
+            if not versions:
+                print("no registered models")
+            for v in versions:
+                metrics = ", ".join(
+                    f"{k}={v.metrics[k]:.4g}"
+                    for k in ("mae", "mae_relative_to_best_baseline")
+                    if k in v.metrics
+                )
+                aliases = ", ".join(v.aliases) or "-"
+                window = v.tags.get("training_window", "")
+                print(f"{v.name} v{v.version} [{aliases}] {metrics} {window}")
+        elif args.action == "promote":
+            registry.get(args.name, args.version)  # clear error for an unknown version
+            registry.promote(
+                args.name, args.version, reason="manual promotion (mlplatform models promote)"
+            )
+            print(f"{args.name} v{args.version} is now the champion")
+        else:
+            restored = registry.rollback(args.name)
+            print(f"{args.name}: champion rolled back to v{restored}")
+    except (MlflowException, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlplatform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -220,6 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--output", required=True, help="folder for timestamp,h1..hH")
     forecast.add_argument("--horizon", type=_positive, default=4)
     forecast.set_defaults(run=cmd_forecast)
+    models = sub.add_parser("models", help="the model registry: list, promote, rollback")
+    actions = models.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list")
+    listing.add_argument("name", nargs="?")
+    promote = actions.add_parser("promote")
+    promote.add_argument("name")
+    promote.add_argument("version", type=_positive)
+    rollback = actions.add_parser("rollback")
+    rollback.add_argument("name")
+    models.set_defaults(run=cmd_models)
     return parser
 
 

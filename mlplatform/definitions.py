@@ -5,10 +5,30 @@ import dagster as dg
 from mlplatform.defs.clean.assets import clean_partition
 from mlplatform.defs.clean.checks import clean_checks
 from mlplatform.defs.features.assets import cost_daily_features, resource_hourly
+from mlplatform.defs.models.assets import anomaly_detector, cost_forecaster, demand_forecaster
 from mlplatform.defs.raw.assets import cloudwatch_metrics, cost_usage
+from mlplatform.defs.serving.assets import (
+    anomaly_alerts,
+    cost_forecasts,
+    cost_recommendations,
+    demand_forecasts,
+)
 from mlplatform.resources.build import build_resources
 
-ASSETS = [cloudwatch_metrics, cost_usage, clean_partition, resource_hourly, cost_daily_features]
+ASSETS = [
+    cloudwatch_metrics,
+    cost_usage,
+    clean_partition,
+    resource_hourly,
+    cost_daily_features,
+    demand_forecaster,
+    cost_forecaster,
+    anomaly_detector,
+    demand_forecasts,
+    cost_forecasts,
+    anomaly_alerts,
+    cost_recommendations,
+]
 CHECKS = [*clean_checks]
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from mlplatform.resources.lake import LakeIOManager
 from mlplatform.resources.landing import LandingZone
+from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.warehouse import Warehouse
 from mlplatform.settings import data_dir, deployment
 
@@ -17,6 +18,10 @@ def local_resources(root: Path) -> dict[str, Any]:
         "landing": LandingZone(root=str(root / "landing")),
         "lake": LakeIOManager(base_path=str(lake), warehouse=warehouse),
         "warehouse": warehouse,
+        "lake_reader": LakeReader(base_path=str(lake)),
+        "registry": ModelRegistry(
+            tracking_uri=f"sqlite:///{root / 'mlflow.db'}", artifact_root=str(root / "models")
+        ),
     }
 
 

@@ -1,0 +1,192 @@
+"""Models layer: LightGBM models trained on a trailing window of partitions, registered in
+MLflow, promoted from challenger to champion only when they beat it."""
+
+import hashlib
+
+import dagster as dg
+from pydantic import Field
+
+from mlplatform.defs.common import OWNERS
+from mlplatform.lib.anomaly_model import recent_mae, train_anomaly_model
+from mlplatform.lib.forecasting import COST, DEMAND, ForecastSpec
+from mlplatform.lib.lifecycle import train_and_challenge
+from mlplatform.lib.registry import CHAMPION, decide_promotion
+from mlplatform.lib.training import SearchBudget
+from mlplatform.resources.models import LakeReader, ModelRegistry
+
+RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])
+COST_FEATURES = dg.AssetKey(["features", "cost_daily"])
+
+
+class TrainingConfig(dg.Config):
+    training_days: int = Field(default=28, description="Daily partitions in the training window.")
+    min_training_days: int = Field(
+        default=7, description="Fewer partitions than this and training refuses to run."
+    )
+    search_trials: int = Field(default=20, description="Optuna trials at most.")
+    search_timeout_seconds: float = Field(default=120.0, description="Search time budget.")
+    promotion_margin: float = Field(
+        default=0.02,
+        description="A challenger must beat the champion's error by this fraction to be promoted.",
+    )
+    seed: int = Field(default=7, description="Seed of the search and of subsampling.")
+
+
+def _window(
+    context: dg.AssetExecutionContext, lake: LakeReader, key: dg.AssetKey, config: TrainingConfig
+) -> tuple[list[str], str]:
+    layer, name = key.path
+    available = lake.partitions(layer, name)
+    days = available[-config.training_days :]
+    if len(days) < config.min_training_days:
+        raise dg.Failure(
+            f"{key.to_user_string()} has {len(days)} materialized partition(s); training needs "
+            f"at least {config.min_training_days} (min_training_days)"
+        )
+    if len(days) < config.training_days:
+        context.log.warning(
+            f"young deployment: training on {len(days)} of {config.training_days} days"
+        )
+    version = hashlib.sha256(",".join(days).encode()).hexdigest()[:12]
+    return days, version
+
+
+def _forecaster(spec: ForecastSpec, source: dg.AssetKey, description: str):
+    @dg.asset(
+        key=["models", spec.name],
+        group_name="models",
+        deps=[source],
+        description=description,
+        owners=OWNERS,
+        kinds={"lightgbm", "optuna", "mlflow"},
+    )
+    def train_forecaster(
+        context: dg.AssetExecutionContext,
+        config: TrainingConfig,
+        lake_reader: LakeReader,
+        registry: ModelRegistry,
+    ) -> dg.MaterializeResult:
+        days, data_version = _window(context, lake_reader, source, config)
+        table = lake_reader.read(*source.path, days)
+        budget = SearchBudget(
+            trials=config.search_trials,
+            timeout_seconds=config.search_timeout_seconds,
+            seed=config.seed,
+        )
+        outcome = train_and_challenge(
+            registry.open(),
+            spec,
+            table,
+            budget,
+            config.promotion_margin,
+            metadata={
+                "dagster_run_id": context.run.run_id,
+                "data_version": data_version,
+                "training_window": f"{days[0]}..{days[-1]}",
+                "training_days": len(days),
+            },
+        )
+        decision, metrics = outcome.decision, outcome.trained.metrics
+        context.log.info(f"{spec.name} v{outcome.version.version}: {decision.reason}")
+        return dg.MaterializeResult(
+            metadata={
+                "registry_version": outcome.version.version,
+                "aliases": ", ".join(outcome.version.aliases),
+                "promoted": decision.promote,
+                "promotion_reason": decision.reason,
+                "challenger_mae": decision.challenger_score,
+                "champion_mae": decision.champion_score
+                if decision.champion_score is not None
+                else float("nan"),
+                "mae": float(metrics["mae"]),
+                "smape": float(metrics["smape"]),
+                "mae_relative_to_best_baseline": float(metrics["mae_relative_to_best_baseline"]),
+                "best_baseline": str(metrics["best_baseline"]),
+                "cv_mae": float(metrics["cv_mae"]),
+                "training_window": f"{days[0]}..{days[-1]}",
+                "training_days": len(days),
+                "search_trials": outcome.trained.search_trials,
+            },
+            data_version=dg.DataVersion(data_version),
+        )
+
+    return train_forecaster
+
+
+demand_forecaster = _forecaster(
+    DEMAND,
+    RESOURCE_FEATURES,
+    "Per-resource request_count 1 to 4 hours ahead (predictive scaling): one LightGBM model "
+    "over all horizons, trained on the last `training_days` partitions with time-ordered CV "
+    "and a seeded Optuna search, measured against last value, same hour yesterday and same "
+    "hour last week.",
+)
+cost_forecaster = _forecaster(
+    COST,
+    COST_FEATURES,
+    "Daily cost per account and service, 1 to 7 days ahead, trained like the demand "
+    "forecaster and measured against last value and same day last week.",
+)
+
+
+@dg.asset(
+    key=["models", "anomaly_detector"],
+    group_name="models",
+    deps=[RESOURCE_FEATURES],
+    description=(
+        "Causal anomaly scores in [0, 1] for each resource's request_count: a LightGBM model of "
+        "the hour-to-hour change from past-only features; the alert threshold is the 99.9th "
+        "percentile of its own training scores, so no label sets it."
+    ),
+    owners=OWNERS,
+    kinds={"lightgbm", "mlflow"},
+)
+def anomaly_detector(
+    context: dg.AssetExecutionContext,
+    config: TrainingConfig,
+    lake_reader: LakeReader,
+    registry: ModelRegistry,
+) -> dg.MaterializeResult:
+    days, data_version = _window(context, lake_reader, RESOURCE_FEATURES, config)
+    if len(days) < 2:
+        raise dg.Failure("the anomaly detector needs two days: one to train on, one to compare")
+    train_days, recent_days = days[:-1], days[-1:]
+    table = lake_reader.read("features", "resource_hourly", train_days)
+    recent = lake_reader.read("features", "resource_hourly", recent_days)
+    model = train_anomaly_model(table)
+    store = registry.open()
+    challenger_score = recent_mae(model.booster, recent)
+    champion = store.by_alias("anomaly_detector", CHAMPION)
+    champion_score = (
+        recent_mae(store.load("anomaly_detector", champion.version), recent) if champion else None
+    )
+    decision = decide_promotion(challenger_score, champion_score, config.promotion_margin)
+    version = store.register(
+        "anomaly_detector",
+        model.booster.model_to_string(),
+        metadata={
+            "dagster_run_id": context.run.run_id,
+            "data_version": data_version,
+            "training_window": f"{train_days[0]}..{train_days[-1]}",
+            "features": model.features,
+            "scale": model.scale,
+            "threshold": model.threshold,
+            "promotion": decision.reason,
+        },
+        metrics={**model.metrics, "recent_mae_symlog": challenger_score},
+    )
+    if decision.promote:
+        store.promote("anomaly_detector", version.version, decision.reason)
+    version = store.get("anomaly_detector", version.version)
+    return dg.MaterializeResult(
+        metadata={
+            "registry_version": version.version,
+            "aliases": ", ".join(version.aliases),
+            "promoted": decision.promote,
+            "promotion_reason": decision.reason,
+            "threshold": model.threshold,
+            "recent_mae_symlog": challenger_score,
+            "training_window": f"{train_days[0]}..{train_days[-1]}",
+        },
+        data_version=dg.DataVersion(data_version),
+    )
