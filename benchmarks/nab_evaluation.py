@@ -56,7 +56,8 @@ def main() -> int:
     print("|---|---|---|---|---|")
     for name, s in results:
         counts = f"{s.windows} | {s.true_positives} | {s.false_positives}"
-        print(f"| {name} | {counts} | {s.normalised():.1f} |")
+        alone = f"{s.normalised():.1f}" if s.windows else f"n/a (raw {s.raw:.2f})"
+        print(f"| {name} | {counts} | {alone} |")
     total = corpus_score([s for _, s in results])
     print(f"\nNAB score (standard profile), all {len(results)} files: {total:.1f}")
     print(f"({time.perf_counter() - started:.0f} s)")

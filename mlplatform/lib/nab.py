@@ -27,8 +27,8 @@ class FileScore:
     windows: int
 
     def normalised(self) -> float:
-        if self.perfect == self.null:  # no scored windows: 100 without false positives
-            return 100.0 + 100 * self.raw
+        if self.perfect == self.null:  # no scored windows: only the corpus score is defined
+            return float("nan")
         return 100 * (self.raw - self.null) / (self.perfect - self.null)
 
 
