@@ -14,7 +14,10 @@ from mlplatform.resources.build import local_resources
 DAY = "2026-01-09"
 
 
-def materialize(root: Path, day: str, selection=None) -> dg.ExecuteInProcessResult:
+DATA_LAYERS = dg.AssetSelection.groups("raw", "clean", "features")
+
+
+def materialize(root: Path, day: str, selection=DATA_LAYERS) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [*ASSETS, *CHECKS],
         partition_key=day,
@@ -46,6 +49,13 @@ def test_definitions_load_and_groups_follow_layers():
         "clean/quarantine": "clean",
         "features/resource_hourly": "features",
         "features/cost_daily": "features",
+        "models/demand_forecaster": "models",
+        "models/cost_forecaster": "models",
+        "models/anomaly_detector": "models",
+        "serving/demand_forecasts": "serving",
+        "serving/cost_forecasts": "serving",
+        "serving/anomaly_alerts": "serving",
+        "serving/cost_recommendations": "serving",
     }
     parents = graph.get(dg.AssetKey(["features", "resource_hourly"])).parent_keys
     assert parents == {dg.AssetKey(["clean", "metrics_hourly"])}
