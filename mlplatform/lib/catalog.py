@@ -46,3 +46,15 @@ RAW_META: tuple[str, ...] = ("source_file", "source_line", "arrived_at", "file_e
 
 # Charge categories whose cost may be negative (FOCUS: credits and adjustments).
 NEGATIVE_COST_CATEGORIES: frozenset[str] = frozenset({"Credit", "Adjustment"})
+
+# One row of clean/cost_daily per day and these columns.
+COST_DAILY_KEY: tuple[str, ...] = (
+    "date",
+    "sub_account_id",
+    "service_name",
+    "service_category",
+    "region_id",
+    "resource_id",
+    "charge_category",
+    "billing_currency",
+)

@@ -7,7 +7,6 @@ Everything at row i uses rows <= i only. Models are refitted at fixed row counts
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,10 +93,6 @@ def residuals(values: np.ndarray, timestamps: np.ndarray, settings: DetectorSett
         pred = booster.predict(X[start:end], num_threads=settings.threads)
         out[start:end] = target[start:end] - pred
     return out
-
-
-def _normal_cdf(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
 
 
 def record_score(surprise: np.ndarray, settings: DetectorSettings) -> np.ndarray:

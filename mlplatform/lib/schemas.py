@@ -7,7 +7,12 @@ from datetime import date, datetime, timedelta
 import pandera.polars as pa
 import polars as pl
 
-from mlplatform.lib.catalog import METRICS, NEGATIVE_COST_CATEGORIES, PERCENT_METRICS
+from mlplatform.lib.catalog import (
+    COST_DAILY_KEY,
+    METRICS,
+    NEGATIVE_COST_CATEGORIES,
+    PERCENT_METRICS,
+)
 from mlplatform.lib.timestamps import UTC
 
 
@@ -154,16 +159,7 @@ COST_DAILY = pa.DataFrameSchema(
         "effective_cost": pa.Column(pl.Float64, _check("cost is NaN or infinite", _finite)),
         "source_rows": pa.Column(pl.Int64, pa.Check.ge(1)),
     },
-    unique=[
-        "date",
-        "sub_account_id",
-        "service_name",
-        "service_category",
-        "region_id",
-        "resource_id",
-        "charge_category",
-        "billing_currency",
-    ],
+    unique=list(COST_DAILY_KEY),
     strict=False,
     name="cost_daily",
 )

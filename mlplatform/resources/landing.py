@@ -6,8 +6,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from mlplatform.lib.sources.landing import SUPPORTED_SUFFIXES
-
 
 @dataclass(frozen=True)
 class LandingFile:
@@ -48,7 +46,3 @@ class LandingZone(dg.ConfigurableResource):
 
     def read(self, file: LandingFile) -> bytes:
         return Path(file.path).read_bytes()
-
-    @staticmethod
-    def supported(name: str) -> bool:
-        return name.lower().endswith(SUPPORTED_SUFFIXES)

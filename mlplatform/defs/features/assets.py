@@ -1,5 +1,8 @@
 """Features layer: model inputs, point-in-time correct, per daily partition with lookback."""
 
+from collections.abc import Callable
+from datetime import date
+
 import dagster as dg
 import polars as pl
 
@@ -21,6 +24,22 @@ from mlplatform.lib.features import (
 # Computed once from empty inputs, so the UI shows the columns before anything is materialized.
 RESOURCE_FEATURE_SCHEMA = resource_hourly_features(pl.DataFrame(schema=HOURLY_COLUMNS)).schema
 COST_FEATURE_SCHEMA = cost_daily_features(pl.DataFrame(schema=DAILY_COLUMNS)).collect_schema()
+
+
+def _of_day(
+    compute: Callable[[pl.DataFrame, date], pl.DataFrame],
+    upstream: pl.DataFrame | None,
+    day: date,
+    source: str,
+    lookback_days: int,
+) -> pl.DataFrame:
+    """`compute` the day's features, with a clear failure where the upstream rows are missing."""
+    if upstream is None or upstream.is_empty():
+        raise dg.Failure(f"{source} has no rows for {day} or the {lookback_days} days before it")
+    features = compute(upstream, day)
+    if features.is_empty():
+        raise dg.Failure(f"{source} has no rows for {day}: materialize it first")
+    return features
 
 
 def _lookback(key: dg.AssetKey, days: int) -> dg.AssetIn:
@@ -53,13 +72,8 @@ def resource_hourly(
     context: dg.AssetExecutionContext, hourly: pl.DataFrame | None
 ) -> dg.Output[pl.DataFrame]:
     day = partition_day(context)
-    if hourly is None or hourly.is_empty():
-        raise dg.Failure(
-            f"clean/metrics_hourly has no rows for {day} or the {LOOKBACK_DAYS} days before it"
-        )
-    features = features_for_day(hourly, day)
-    if features.is_empty():
-        raise dg.Failure(f"clean/metrics_hourly has no rows for {day}: materialize it first")
+    features = _of_day(features_for_day, hourly, day, "clean/metrics_hourly", LOOKBACK_DAYS)
+    assert hourly is not None  # _of_day fails without it
     history_days = hourly["ts"].dt.date().n_unique()
     return dg.Output(
         features,
@@ -88,13 +102,7 @@ def cost_daily_features(
     context: dg.AssetExecutionContext, cost: pl.DataFrame | None
 ) -> dg.Output[pl.DataFrame]:
     day = partition_day(context)
-    if cost is None or cost.is_empty():
-        raise dg.Failure(
-            f"clean/cost_daily has no rows for {day} or the {COST_LOOKBACK_DAYS} days before it"
-        )
-    features = cost_features_for_day(cost, day)
-    if features.is_empty():
-        raise dg.Failure(f"clean/cost_daily has no rows for {day}: materialize it first")
+    features = _of_day(cost_features_for_day, cost, day, "clean/cost_daily", COST_LOOKBACK_DAYS)
     return dg.Output(
         features, metadata={"series": features.select("sub_account_id", "service_name").n_unique()}
     )

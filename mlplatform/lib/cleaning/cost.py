@@ -6,10 +6,10 @@ from datetime import date
 
 import polars as pl
 
-from mlplatform.lib.catalog import COST_OPTIONAL, COST_REQUIRED
+from mlplatform.lib.catalog import COST_DAILY_KEY, COST_OPTIONAL, COST_REQUIRED
 from mlplatform.lib.cleaning.common import CleanResult, superseded
 from mlplatform.lib.quarantine import combine, quarantine_table, rejections, schema_rejections
-from mlplatform.lib.schemas import COST_DAILY, cost_line_schema
+from mlplatform.lib.schemas import cost_line_schema
 from mlplatform.lib.timestamps import parse_utc
 
 # FOCUS allows these to be null (e.g. a support charge has no resource, region or usage).
@@ -43,16 +43,7 @@ DAILY_COLUMNS: dict[str, pl.DataType] = {
     "effective_cost": pl.Float64(),
     "source_rows": pl.Int64(),
 }
-DAILY_KEY = [
-    "date",
-    "sub_account_id",
-    "service_name",
-    "service_category",
-    "region_id",
-    "resource_id",
-    "charge_category",
-    "billing_currency",
-]
+DAILY_KEY = list(COST_DAILY_KEY)
 
 
 def parse_cost(raw: pl.DataFrame) -> pl.DataFrame:
@@ -134,7 +125,3 @@ def daily(lines: pl.DataFrame) -> pl.DataFrame:
         .cast(DAILY_COLUMNS)  # type: ignore[arg-type]
         .sort(DAILY_KEY, nulls_last=True)
     )
-
-
-def validate_cost_daily(frame: pl.DataFrame) -> pl.DataFrame:
-    return COST_DAILY.validate(frame, lazy=True)

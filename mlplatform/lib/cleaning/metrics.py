@@ -15,7 +15,7 @@ from mlplatform.lib.catalog import (
 )
 from mlplatform.lib.cleaning.common import CleanResult, superseded
 from mlplatform.lib.quarantine import combine, quarantine_table, rejections, schema_rejections
-from mlplatform.lib.schemas import METRICS_HOURLY, metric_observation_schema
+from mlplatform.lib.schemas import metric_observation_schema
 from mlplatform.lib.timestamps import occurrence_ambiguity, parse_utc
 
 HOURLY_COLUMNS: dict[str, pl.DataType] = {
@@ -132,7 +132,3 @@ def hourly(observations: pl.DataFrame) -> pl.DataFrame:
         .cast(HOURLY_COLUMNS)  # type: ignore[arg-type]
         .sort("resource_id", "ts")
     )
-
-
-def validate_hourly(frame: pl.DataFrame) -> pl.DataFrame:
-    return METRICS_HOURLY.validate(frame, lazy=True)
