@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from mlplatform.automation.policies import with_policies
 from mlplatform.defs.clean.assets import clean_partition
 from mlplatform.defs.clean.checks import clean_checks
 from mlplatform.defs.features.assets import cost_daily_features, resource_hourly
@@ -34,7 +35,7 @@ CHECKS = [*clean_checks]
 
 def build_definitions(resources: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=ASSETS,
+        assets=dg.map_asset_specs(with_policies, ASSETS),
         asset_checks=CHECKS,
         resources=resources if resources is not None else build_resources(),
     )

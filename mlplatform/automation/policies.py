@@ -1,0 +1,48 @@
+"""Freshness and automation, applied once at the root: one policy per layer."""
+
+from datetime import timedelta
+
+import dagster as dg
+
+DAILY_INGESTION_CRON = "30 0 * * *"  # UTC: half an hour after a day's partition closes
+
+# A daily partition is due within a day of closing; downstream layers get a little more.
+FRESHNESS: dict[str, dg.FreshnessPolicy] = {
+    "raw": dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
+    ),
+    "clean": dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=32), warn_window=timedelta(hours=27)
+    ),
+    "features": dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=34), warn_window=timedelta(hours=28)
+    ),
+    "serving": dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=36), warn_window=timedelta(hours=29)
+    ),
+    # models retrain weekly, or sooner when a check asks for it
+    "models": dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(days=8), warn_window=timedelta(days=7)
+    ),
+}
+DEFAULT_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=2))
+
+_DOWNSTREAM = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+)
+AUTOMATION: dict[str, dg.AutomationCondition | None] = {
+    "raw": dg.AutomationCondition.on_cron(DAILY_INGESTION_CRON),
+    "clean": _DOWNSTREAM,
+    "features": _DOWNSTREAM,
+    "serving": _DOWNSTREAM,
+    "models": None,  # retraining is a decision: the retrain job, not every new partition
+}
+
+
+def with_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """The layer's freshness policy and automation condition, unless the asset sets its own."""
+    layer = spec.key.path[0]
+    return spec.replace_attributes(
+        freshness_policy=spec.freshness_policy or FRESHNESS.get(layer, DEFAULT_FRESHNESS),
+        automation_condition=spec.automation_condition or AUTOMATION.get(layer),
+    )
