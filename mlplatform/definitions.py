@@ -2,11 +2,15 @@
 
 import dagster as dg
 
+from mlplatform.automation.jobs import retrain_job, weekly_retrain_schedule
 from mlplatform.automation.policies import with_policies
+from mlplatform.automation.sensors import landing_sensor, retrain_sensor
 from mlplatform.defs.clean.assets import clean_partition
 from mlplatform.defs.clean.checks import clean_checks
 from mlplatform.defs.features.assets import cost_daily_features, resource_hourly
 from mlplatform.defs.models.assets import anomaly_detector, cost_forecaster, demand_forecaster
+from mlplatform.defs.monitoring.assets import feature_drift, model_performance
+from mlplatform.defs.monitoring.checks import monitoring_checks
 from mlplatform.defs.raw.assets import cloudwatch_metrics, cost_usage
 from mlplatform.defs.serving.assets import (
     anomaly_alerts,
@@ -29,14 +33,19 @@ ASSETS = [
     cost_forecasts,
     anomaly_alerts,
     cost_recommendations,
+    feature_drift,
+    model_performance,
 ]
-CHECKS = [*clean_checks]
+CHECKS = [*clean_checks, *monitoring_checks]
 
 
 def build_definitions(resources: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.map_asset_specs(with_policies, ASSETS),
         asset_checks=CHECKS,
+        jobs=[retrain_job],
+        schedules=[weekly_retrain_schedule],
+        sensors=[retrain_sensor, landing_sensor],
         resources=resources if resources is not None else build_resources(),
     )
 

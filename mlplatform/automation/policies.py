@@ -20,6 +20,9 @@ FRESHNESS: dict[str, dg.FreshnessPolicy] = {
     "serving": dg.FreshnessPolicy.time_window(
         fail_window=timedelta(hours=36), warn_window=timedelta(hours=29)
     ),
+    "monitoring": dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=40), warn_window=timedelta(hours=30)
+    ),
     # models retrain weekly, or sooner when a check asks for it
     "models": dg.FreshnessPolicy.time_window(
         fail_window=timedelta(days=8), warn_window=timedelta(days=7)
@@ -35,6 +38,7 @@ AUTOMATION: dict[str, dg.AutomationCondition | None] = {
     "clean": _DOWNSTREAM,
     "features": _DOWNSTREAM,
     "serving": _DOWNSTREAM,
+    "monitoring": _DOWNSTREAM,
     "models": None,  # retraining is a decision: the retrain job, not every new partition
 }
 

@@ -6,6 +6,7 @@ from typing import Any
 from mlplatform.resources.lake import LakeIOManager
 from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
+from mlplatform.resources.monitoring import MonitoringPolicy, Reports
 from mlplatform.resources.warehouse import Warehouse
 from mlplatform.settings import data_dir, deployment
 
@@ -22,6 +23,8 @@ def local_resources(root: Path) -> dict[str, Any]:
         "registry": ModelRegistry(
             tracking_uri=f"sqlite:///{root / 'mlflow.db'}", artifact_root=str(root / "models")
         ),
+        "reports": Reports(root=str(root / "reports")),
+        "monitoring_policy": MonitoringPolicy(),
     }
 
 

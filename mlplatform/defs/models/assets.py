@@ -105,6 +105,7 @@ def _forecaster(spec: ForecastSpec, source: dg.AssetKey, description: str):
                 "cv_mae": float(metrics["cv_mae"]),
                 "training_window": f"{days[0]}..{days[-1]}",
                 "training_days": len(days),
+                "young_deployment": len(days) < config.training_days,
                 "search_trials": outcome.trained.search_trials,
             },
             data_version=dg.DataVersion(data_version),

@@ -1,0 +1,40 @@
+"""Accuracy once actuals arrive: the champion's forecasts for a day against what happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from mlplatform.lib.forecasting import DEMAND, Dataset, build_dataset, evaluate
+
+
+def demand_performance(booster, features: pl.DataFrame, training_mae: float) -> dict[str, Any]:
+    """MAE of the forecasts made from the day's hours whose targets fall in the data, against
+    the naive baselines, and relative to the model's own MAE at training time."""
+    dataset = build_dataset(features, DEMAND)
+    if dataset.frame.is_empty():
+        raise ValueError("no forecast has its actual yet in this data")
+    dataset = Dataset(dataset.frame, booster.feature_name(), DEMAND)
+    metrics = evaluate(booster, dataset)
+    metrics["training_mae"] = training_mae
+    metrics["mae_ratio_to_training"] = (
+        metrics["mae"] / training_mae if training_mae else float("nan")
+    )
+    metrics["scored_forecasts"] = dataset.frame.height
+    return metrics
+
+
+def alert_quality(alerts: pl.DataFrame, labels: list[dict[str, Any]]) -> dict[str, float]:
+    """Share of labelled anomalies with an alert, and share of alerts inside a labelled period."""
+    from mlplatform.lib.anomaly_model import label_recall
+
+    frame = pl.DataFrame(
+        labels,
+        schema={
+            "resource_id": pl.String,
+            "start": pl.Datetime("us", "UTC"),
+            "end": pl.Datetime("us", "UTC"),
+        },
+    )
+    return label_recall(alerts.with_columns(is_anomaly=pl.lit(True)), frame)
