@@ -3,7 +3,7 @@
 import dagster as dg
 
 from mlplatform.automation.jobs import retrain_job, weekly_retrain_schedule
-from mlplatform.automation.policies import with_policies
+from mlplatform.automation.policies import automation_sensor, with_policies
 from mlplatform.automation.sensors import landing_sensor, retrain_sensor
 from mlplatform.defs.clean.assets import clean_partition
 from mlplatform.defs.clean.checks import clean_checks
@@ -45,7 +45,7 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
         asset_checks=CHECKS,
         jobs=[retrain_job],
         schedules=[weekly_retrain_schedule],
-        sensors=[retrain_sensor, landing_sensor],
+        sensors=[retrain_sensor, landing_sensor, automation_sensor],
         resources=resources if resources is not None else build_resources(),
     )
 

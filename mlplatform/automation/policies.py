@@ -50,3 +50,13 @@ def with_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
         freshness_policy=spec.freshness_policy or FRESHNESS.get(layer, DEFAULT_FRESHNESS),
         automation_condition=spec.automation_condition or AUTOMATION.get(layer),
     )
+
+
+# Declarative automation runs by default: its sensor starts RUNNING with the deployment.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Evaluates every asset's automation condition (on_cron raw, eager downstream).",
+)

@@ -56,6 +56,8 @@ def test_definitions_load_and_groups_follow_layers():
         "serving/cost_forecasts": "serving",
         "serving/anomaly_alerts": "serving",
         "serving/cost_recommendations": "serving",
+        "monitoring/feature_drift": "monitoring",
+        "monitoring/model_performance": "monitoring",
     }
     parents = graph.get(dg.AssetKey(["features", "resource_hourly"])).parent_keys
     assert parents == {dg.AssetKey(["clean", "metrics_hourly"])}
@@ -64,6 +66,13 @@ def test_definitions_load_and_groups_follow_layers():
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description and node.owners and node.kinds, key
+    assert {s.name for s in defs.sensors} == {
+        "retrain_sensor",
+        "landing_sensor",
+        "automation_sensor",
+    }
+    assert defs.resolve_job_def("retrain_job").name == "retrain_job"
+    assert [s.name for s in defs.schedules] == ["weekly_retrain_schedule"]
 
 
 def test_partition_materializes_with_checks_and_metadata(built):
