@@ -153,3 +153,22 @@ def test_models_command(trained: Path, monkeypatch, capsys):
     assert main(["models", "rollback", "cost_forecaster"]) == 2
     assert "replaced no earlier champion" in capsys.readouterr().err
     assert main(["models", "promote", "cost_forecaster", "99"]) == 2
+
+
+def test_model_performance_scores_the_champion_and_the_alerts(trained: Path):
+    day = DAYS[-1].isoformat()
+    selection = dg.AssetSelection.assets(["serving", "anomaly_alerts"]) | dg.AssetSelection.assets(
+        ["monitoring", "model_performance"]
+    )
+    result = _run(trained, selection, day)
+    assert result.success
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "model_performance_check"
+    ratio = check.metadata["measured_value"].value
+    performance = pl.read_parquet(
+        trained / "lake" / "monitoring" / "model_performance" / f"{day}.parquet"
+    )
+    assert performance["mae_ratio_to_training"][0] == pytest.approx(ratio)
+    assert check.passed == (ratio < 1.25)
+    assert performance["model_version"][0] == 1
+    assert "alerts_recall" in performance.columns  # the simulator wrote a labels file for the day
