@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from mlplatform.lib.anomaly_model import AnomalyModel, recent_mae, train_anomaly_model
 from mlplatform.lib.forecasting import (
     Dataset,
     ForecastSpec,
@@ -98,3 +99,42 @@ def train_and_challenge(
 ) -> Outcome:
     dataset = build_dataset(table, spec)
     return challenge(registry, spec, dataset, train(dataset, budget), margin, metadata)
+
+
+@dataclass(frozen=True)
+class AnomalyOutcome:
+    version: ModelVersion
+    decision: PromotionDecision
+    model: AnomalyModel
+
+
+def train_and_challenge_anomaly(
+    registry: Registry,
+    history: pl.DataFrame,
+    recent: pl.DataFrame,
+    margin: float,
+    metadata: dict[str, Any],
+) -> AnomalyOutcome:
+    """Train on `history`; challenger and champion are compared on `recent` (never trained on)
+    by their one-step error; the threshold and scale travel in the version's metadata."""
+    name = "anomaly_detector"
+    model = train_anomaly_model(history)
+    challenger_score = recent_mae(model.booster, recent)
+    champion = registry.by_alias(name, CHAMPION)
+    champion_score = recent_mae(registry.load(name, champion.version), recent) if champion else None
+    decision = decide_promotion(challenger_score, champion_score, margin)
+    version = registry.register(
+        name,
+        model.booster.model_to_string(),
+        metadata={
+            **metadata,
+            "features": model.features,
+            "scale": model.scale,
+            "threshold": model.threshold,
+            "promotion": decision.reason,
+        },
+        metrics={**model.metrics, "recent_mae_symlog": challenger_score},
+    )
+    if decision.promote:
+        registry.promote(name, version.version, decision.reason)
+    return AnomalyOutcome(registry.get(name, version.version), decision, model)

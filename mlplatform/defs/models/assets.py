@@ -7,10 +7,8 @@ import dagster as dg
 from pydantic import Field
 
 from mlplatform.defs.common import OWNERS
-from mlplatform.lib.anomaly_model import recent_mae, train_anomaly_model
 from mlplatform.lib.forecasting import COST, DEMAND, ForecastSpec
-from mlplatform.lib.lifecycle import train_and_challenge
-from mlplatform.lib.registry import CHAMPION, decide_promotion
+from mlplatform.lib.lifecycle import train_and_challenge, train_and_challenge_anomaly
 from mlplatform.lib.training import SearchBudget
 from mlplatform.resources.models import LakeReader, ModelRegistry
 
@@ -152,41 +150,26 @@ def anomaly_detector(
     if len(days) < 2:
         raise dg.Failure("the anomaly detector needs two days: one to train on, one to compare")
     train_days, recent_days = days[:-1], days[-1:]
-    table = lake_reader.read("features", "resource_hourly", train_days)
-    recent = lake_reader.read("features", "resource_hourly", recent_days)
-    model = train_anomaly_model(table)
-    store = registry.open()
-    challenger_score = recent_mae(model.booster, recent)
-    champion = store.by_alias("anomaly_detector", CHAMPION)
-    champion_score = (
-        recent_mae(store.load("anomaly_detector", champion.version), recent) if champion else None
-    )
-    decision = decide_promotion(challenger_score, champion_score, config.promotion_margin)
-    version = store.register(
-        "anomaly_detector",
-        model.booster.model_to_string(),
+    outcome = train_and_challenge_anomaly(
+        registry.open(),
+        history=lake_reader.read("features", "resource_hourly", train_days),
+        recent=lake_reader.read("features", "resource_hourly", recent_days),
+        margin=config.promotion_margin,
         metadata={
             "dagster_run_id": context.run.run_id,
             "data_version": data_version,
             "training_window": f"{train_days[0]}..{train_days[-1]}",
-            "features": model.features,
-            "scale": model.scale,
-            "threshold": model.threshold,
-            "promotion": decision.reason,
         },
-        metrics={**model.metrics, "recent_mae_symlog": challenger_score},
     )
-    if decision.promote:
-        store.promote("anomaly_detector", version.version, decision.reason)
-    version = store.get("anomaly_detector", version.version)
+    decision, version = outcome.decision, outcome.version
     return dg.MaterializeResult(
         metadata={
             "registry_version": version.version,
             "aliases": ", ".join(version.aliases),
             "promoted": decision.promote,
             "promotion_reason": decision.reason,
-            "threshold": model.threshold,
-            "recent_mae_symlog": challenger_score,
+            "threshold": outcome.model.threshold,
+            "recent_mae_symlog": decision.challenger_score,
             "training_window": f"{train_days[0]}..{train_days[-1]}",
         },
         data_version=dg.DataVersion(data_version),

@@ -1,7 +1,6 @@
 """Monitoring layer: Evidently drift reports and live accuracy, per daily partition."""
 
-import json
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +11,7 @@ from mlplatform.defs.common import OWNERS, partition_day
 from mlplatform.lib.drift import feature_drift as measure_drift
 from mlplatform.lib.performance import alert_quality, demand_performance
 from mlplatform.lib.registry import CHAMPION
+from mlplatform.lib.sources.simulator import read_labels
 from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.monitoring import Reports
@@ -113,10 +113,8 @@ def model_performance(
     )
     labels_file = Path(landing.root) / "labels" / f"{day.isoformat()}.json"
     if labels_file.exists():
-        anomalies = json.loads(labels_file.read_text())["anomalies"]
-        metrics |= {
-            f"alerts_{k}": v for k, v in alert_quality(alerts, _labels(anomalies, day)).items()
-        }
+        quality = alert_quality(alerts, read_labels(labels_file))
+        metrics |= {f"alerts_{k}": v for k, v in quality.items()}
     row = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
     return dg.Output(
         pl.DataFrame([{**row, "model_version": champion.version}]),
@@ -126,18 +124,3 @@ def model_performance(
             "best_baseline": str(metrics.get("best_baseline")),
         },
     )
-
-
-def _labels(anomalies: list[dict], day: date) -> list[dict]:
-    """Labels that start on `day` (the detector is judged on the day's own alerts)."""
-    start = day.isoformat()
-    end = (day + timedelta(days=1)).isoformat()
-    return [
-        {
-            "resource_id": a["resource_id"],
-            "start": datetime.fromisoformat(a["start"]),
-            "end": datetime.fromisoformat(a["end"]),
-        }
-        for a in anomalies
-        if start <= a["start"] < end and a["kind"] != "slow_leak"
-    ]

@@ -315,3 +315,18 @@ def write_landing_day(result: SimulatedDay, root: Path, config: SimulationConfig
     }
     atomic_write(labels_path, lambda p: p.write_text(json.dumps(labels, indent=1)))
     return [metrics_path, cost_path, labels_path]
+
+
+def read_labels(labels_file: Path, kinds: tuple[str, ...] = ("spike", "level_shift")) -> list[dict]:
+    """The anomalies of a labels file that start on its day, with UTC datetimes."""
+    labels = json.loads(labels_file.read_text())
+    day = labels["day"]
+    return [
+        {
+            "resource_id": a["resource_id"],
+            "start": datetime.fromisoformat(a["start"]),
+            "end": datetime.fromisoformat(a["end"]),
+        }
+        for a in labels["anomalies"]
+        if a["start"].startswith(day) and a["kind"] in kinds
+    ]
