@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-import pandera.polars as pa
 import polars as pl
 
 from mlplatform.lib.schemas import QUARANTINE_COLUMNS
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 REJECTION_COLUMNS = {"_row": pl.UInt32(), "column": pl.String(), "reason": pl.String()}
 
@@ -26,6 +29,8 @@ def rejections(
 
 def schema_rejections(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
     """Validate `frame` with Pandera and turn every failure case into a rejection of its row."""
+    import pandera.polars as pa
+
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:

@@ -1,10 +1,15 @@
-"""Pandera (polars) schemas of every table, and the human reasons behind their checks."""
+"""Pandera (polars) schemas of every table, and the human reasons behind their checks.
+
+Schemas are built on first use: importing pandera costs about two seconds, which the code
+location would otherwise pay at every load.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import pandera.polars as pa
 import polars as pl
 
 from mlplatform.lib.catalog import (
@@ -15,9 +20,14 @@ from mlplatform.lib.catalog import (
 )
 from mlplatform.lib.timestamps import UTC
 
+if TYPE_CHECKING:
+    import pandera.polars as pa
+
 
 def _check(name: str, expr_for: object, element_wise: bool = False) -> pa.Check:
     """A named custom check whose name doubles as the quarantine reason."""
+    import pandera.polars as pa
+
     return pa.Check(expr_for, name=name, error=name, element_wise=element_wise)
 
 
@@ -42,6 +52,8 @@ def _within_day(day: date) -> pa.Check:
 
 def metric_observation_schema(day: date) -> pa.DataFrameSchema:
     """One parsed landing row of the long metrics format."""
+    import pandera.polars as pa
+
     percent = list(PERCENT_METRICS)
     return pa.DataFrameSchema(
         {
@@ -68,30 +80,36 @@ def metric_observation_schema(day: date) -> pa.DataFrameSchema:
     )
 
 
-METRICS_HOURLY = pa.DataFrameSchema(
-    {
-        "resource_id": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
-        "ts": pa.Column(
-            UTC,
-            _check(
-                "not the start of an hour",
-                lambda d: d.lazyframe.select(pl.col(d.key).dt.truncate("1h") == pl.col(d.key)),
+@lru_cache(maxsize=1)
+def metrics_hourly_schema() -> pa.DataFrameSchema:
+    import pandera.polars as pa
+
+    return pa.DataFrameSchema(
+        {
+            "resource_id": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
+            "ts": pa.Column(
+                UTC,
+                _check(
+                    "not the start of an hour",
+                    lambda d: d.lazyframe.select(pl.col(d.key).dt.truncate("1h") == pl.col(d.key)),
+                ),
             ),
-        ),
-        "cpu_utilization": pa.Column(pl.Float64, pa.Check.in_range(0, 100), nullable=True),
-        "memory_utilization": pa.Column(pl.Float64, pa.Check.in_range(0, 100), nullable=True),
-        "network_io": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
-        "request_count": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
-        "source_rows": pa.Column(pl.Int64, pa.Check.ge(1)),
-    },
-    unique=["resource_id", "ts"],
-    strict=False,
-    name="metrics_hourly",
-)
+            "cpu_utilization": pa.Column(pl.Float64, pa.Check.in_range(0, 100), nullable=True),
+            "memory_utilization": pa.Column(pl.Float64, pa.Check.in_range(0, 100), nullable=True),
+            "network_io": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
+            "request_count": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
+            "source_rows": pa.Column(pl.Int64, pa.Check.ge(1)),
+        },
+        unique=["resource_id", "ts"],
+        strict=False,
+        name="metrics_hourly",
+    )
 
 
 def cost_line_schema(day: date) -> pa.DataFrameSchema:
     """One parsed FOCUS cost line."""
+    import pandera.polars as pa
+
     credits = list(NEGATIVE_COST_CATEGORIES)
     finite_cost = _check("cost is NaN or infinite", _finite)
     return pa.DataFrameSchema(
@@ -145,24 +163,29 @@ def cost_line_schema(day: date) -> pa.DataFrameSchema:
     )
 
 
-COST_DAILY = pa.DataFrameSchema(
-    {
-        "date": pa.Column(pl.Date),
-        "sub_account_id": pa.Column(pl.String),
-        "service_name": pa.Column(pl.String),
-        "service_category": pa.Column(pl.String),
-        "region_id": pa.Column(pl.String, nullable=True),
-        "resource_id": pa.Column(pl.String, nullable=True),
-        "charge_category": pa.Column(pl.String),
-        "billing_currency": pa.Column(pl.String),
-        "billed_cost": pa.Column(pl.Float64, _check("cost is NaN or infinite", _finite)),
-        "effective_cost": pa.Column(pl.Float64, _check("cost is NaN or infinite", _finite)),
-        "source_rows": pa.Column(pl.Int64, pa.Check.ge(1)),
-    },
-    unique=list(COST_DAILY_KEY),
-    strict=False,
-    name="cost_daily",
-)
+@lru_cache(maxsize=1)
+def cost_daily_schema() -> pa.DataFrameSchema:
+    import pandera.polars as pa
+
+    return pa.DataFrameSchema(
+        {
+            "date": pa.Column(pl.Date),
+            "sub_account_id": pa.Column(pl.String),
+            "service_name": pa.Column(pl.String),
+            "service_category": pa.Column(pl.String),
+            "region_id": pa.Column(pl.String, nullable=True),
+            "resource_id": pa.Column(pl.String, nullable=True),
+            "charge_category": pa.Column(pl.String),
+            "billing_currency": pa.Column(pl.String),
+            "billed_cost": pa.Column(pl.Float64, _check("cost is NaN or infinite", _finite)),
+            "effective_cost": pa.Column(pl.Float64, _check("cost is NaN or infinite", _finite)),
+            "source_rows": pa.Column(pl.Int64, pa.Check.ge(1)),
+        },
+        unique=list(COST_DAILY_KEY),
+        strict=False,
+        name="cost_daily",
+    )
+
 
 QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
     "date": pl.Date(),
@@ -174,16 +197,21 @@ QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
     "record": pl.String(),
 }
 
-QUARANTINE = pa.DataFrameSchema(
-    {
-        "date": pa.Column(pl.Date),
-        "source": pa.Column(pl.String, pa.Check.isin(["metrics", "cost"])),
-        "source_file": pa.Column(pl.String),
-        "source_line": pa.Column(pl.Int64, nullable=True),
-        "column": pa.Column(pl.String, nullable=True),
-        "reason": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
-        "record": pa.Column(pl.String),
-    },
-    strict=True,
-    name="quarantine",
-)
+
+@lru_cache(maxsize=1)
+def quarantine_schema() -> pa.DataFrameSchema:
+    import pandera.polars as pa
+
+    return pa.DataFrameSchema(
+        {
+            "date": pa.Column(pl.Date),
+            "source": pa.Column(pl.String, pa.Check.isin(["metrics", "cost"])),
+            "source_file": pa.Column(pl.String),
+            "source_line": pa.Column(pl.Int64, nullable=True),
+            "column": pa.Column(pl.String, nullable=True),
+            "reason": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
+            "record": pa.Column(pl.String),
+        },
+        strict=True,
+        name="quarantine",
+    )

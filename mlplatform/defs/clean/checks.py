@@ -1,7 +1,9 @@
 """Blocking checks of the clean layer: Pandera schemas and row conservation, per partition."""
 
+from collections.abc import Callable
+from typing import Any
+
 import dagster as dg
-import pandera.polars as pa
 import polars as pl
 
 from mlplatform.automation.partitions import daily_partitions
@@ -14,16 +16,17 @@ from mlplatform.defs.clean.assets import (
 )
 from mlplatform.defs.metadata import markdown_preview
 from mlplatform.lib.cleaning.common import Conservation
-from mlplatform.lib.schemas import COST_DAILY as COST_DAILY_SCHEMA
-from mlplatform.lib.schemas import METRICS_HOURLY as METRICS_HOURLY_SCHEMA
-from mlplatform.lib.schemas import QUARANTINE as QUARANTINE_SCHEMA
+from mlplatform.lib.schemas import cost_daily_schema, metrics_hourly_schema, quarantine_schema
 
 SCHEMA_CHECK = "pandera_schema"
 ROW_CONSERVATION = "row_conservation"
 
 
-def _schema_result(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> dg.AssetCheckResult:
+def _schema_result(frame: pl.DataFrame, schema_of: Callable[[], Any]) -> dg.AssetCheckResult:
+    import pandera.polars as pa
+
     try:
+        schema = schema_of()
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
@@ -38,16 +41,18 @@ def _schema_result(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> dg.AssetC
     return dg.AssetCheckResult(passed=True, metadata={"rows": frame.height})
 
 
-def _schema_check(asset: dg.AssetKey, schema: pa.DataFrameSchema) -> dg.AssetChecksDefinition:
+def _schema_check(
+    asset: dg.AssetKey, schema_name: str, schema_of: Callable[[], Any]
+) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset,
         name=SCHEMA_CHECK,
         blocking=True,
         partitions_def=daily_partitions,
-        description=f"The partition satisfies the Pandera schema `{schema.name}`.",
+        description=f"The partition satisfies the Pandera schema `{schema_name}`.",
     )
     def check(frame: pl.DataFrame) -> dg.AssetCheckResult:
-        return _schema_result(frame, schema)
+        return _schema_result(frame, schema_of)
 
     return check
 
@@ -84,9 +89,9 @@ def _conservation_check(
 
 
 clean_checks = [
-    _schema_check(METRICS_HOURLY, METRICS_HOURLY_SCHEMA),
-    _schema_check(COST_DAILY, COST_DAILY_SCHEMA),
-    _schema_check(QUARANTINE, QUARANTINE_SCHEMA),
+    _schema_check(METRICS_HOURLY, "metrics_hourly", metrics_hourly_schema),
+    _schema_check(COST_DAILY, "cost_daily", cost_daily_schema),
+    _schema_check(QUARANTINE, "quarantine", quarantine_schema),
     _conservation_check(METRICS_HOURLY, RAW_METRICS, "metrics"),
     _conservation_check(COST_DAILY, RAW_COST, "cost"),
 ]

@@ -1,0 +1,141 @@
+"""The Dagster UI as an analyst uses it, in a real Chromium."""
+
+import json
+import re
+import time
+import urllib.request
+
+import pytest
+
+from mlplatform_tests.ui.conftest import ARTIFACTS, DAYS, open_page
+
+ASSET_KEYS = [
+    "raw / cloudwatch_metrics",
+    "raw / cost_usage",
+    "clean / metrics_hourly",
+    "clean / cost_daily",
+    "clean / quarantine",
+    "features / resource_hourly",
+    "features / cost_daily",
+    "models / demand_forecaster",
+    "models / cost_forecaster",
+    "models / anomaly_detector",
+    "serving / demand_forecasts",
+    "serving / cost_forecasts",
+    "serving / anomaly_alerts",
+    "serving / cost_recommendations",
+    "monitoring / feature_drift",
+    "monitoring / model_performance",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_catalog_and_lineage_show_every_asset(page):
+    open_page(page, "/assets")
+    page.get_by_text("raw / cloudwatch_metrics").first.wait_for()
+    body = page.inner_text("body")
+    missing = [k for k in ASSET_KEYS if k not in body]
+    assert not missing
+    page.screenshot(path=str(ARTIFACTS / "catalog.png"), full_page=True)
+    open_page(page, "/asset-groups")
+    for group in ("raw", "clean", "features", "models", "serving", "monitoring"):
+        page.get_by_text(group, exact=True).first.wait_for()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "lineage.png"))
+
+
+def test_asset_page_shows_metadata(page):
+    open_page(page, "/assets/clean/metrics_hourly")
+    page.get_by_text("quarantined_rows").first.wait_for()
+    body = page.inner_text("body")
+    for expected in (
+        "Row count",
+        "192",
+        "accepted_rows",
+        "preview",
+        "ml-platform",
+        "Pandera",
+        "source_rows",
+    ):
+        assert expected in body, expected
+    page.screenshot(path=str(ARTIFACTS / "asset_page.png"), full_page=True)
+    open_page(page, "/assets/models/demand_forecaster")
+    page.get_by_text("registry_version").first.wait_for()
+    body = page.inner_text("body")
+    assert "champion" in body and "mae_relative_to_best_baseline" in body
+
+
+def test_materialize_a_partition_by_clicking(page):
+    partition = DAYS[0]  # the one day nothing materialized yet
+    open_page(page, "/assets/raw/cloudwatch_metrics")
+    page.get_by_role("button", name="Materialize…").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Show all partitions").click()
+    box = dialog.locator("input").first
+    box.fill(partition)
+    box.press("Enter")
+    dialog.get_by_role("button", name="Launch 1 run").click()
+    run_id = _wait_for_run(page.base, partition)
+    assert _final_status(page.base, run_id) == "SUCCESS"
+    open_page(page, f"/runs/{run_id}")
+    page.get_by_text("Success").first.wait_for()
+    page.get_by_text("RUN_SUCCESS").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "run_success.png"))
+    open_page(page, "/assets/raw/cloudwatch_metrics?view=partitions")
+    page.wait_for_timeout(1500)
+
+
+def _graphql(base: str, query: str) -> dict:
+    request = urllib.request.Request(
+        f"{base}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["data"]
+
+
+def _runs(base: str) -> list[dict]:
+    data = _graphql(
+        base,
+        "{ runsOrError(limit: 50) { ... on Runs { results { runId status "
+        "tags { key value } } } } }",
+    )
+    return data["runsOrError"]["results"]
+
+
+def _wait_for_run(base: str, partition: str, timeout: float = 30.0) -> str:
+    """The id of the run the click launched: the one tagged with the partition."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in _runs(base):
+            tags = {t["key"]: t["value"] for t in run["tags"]}
+            if tags.get("dagster/partition") == partition:
+                return run["runId"]
+        time.sleep(0.5)
+    raise TimeoutError(f"no run for partition {partition} was launched")
+
+
+def _final_status(base: str, run_id: str, timeout: float = 180.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = next(r["status"] for r in _runs(base) if r["runId"] == run_id)
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            return status
+        time.sleep(1)
+    raise TimeoutError(f"run {run_id} did not finish within {timeout:.0f} s")
+
+
+def test_drift_report_link_opens(page):
+    open_page(page, "/assets/monitoring/feature_drift")
+    link = page.locator("a[href^='file://']").first
+    link.wait_for(state="attached")
+    href = link.get_attribute("href")
+    assert href and re.search(r"reports/feature_drift/\d{4}-\d{2}-\d{2}\.html$", href)
+    page.screenshot(path=str(ARTIFACTS / "drift_asset.png"), full_page=True)
+    page.goto(href)
+    # Evidently's self-contained report renders the monitored columns and their drift
+    page.get_by_text("request_count_wow").first.wait_for()
+    assert "drift" in page.inner_text("body").lower()
+    page.screenshot(path=str(ARTIFACTS / "drift_report.png"))
