@@ -288,6 +288,26 @@ def resource_hourly_features(hourly: pl.LazyFrame | pl.DataFrame) -> pl.DataFram
     )
 
 
+def feature_sources(input_columns: list[str], output_columns: list[str]) -> dict[str, list[str]]:
+    """Column lineage of the feature set: the input columns each output column is built from."""
+    time_columns = {"hour_of_day", "day_of_week", "month", "is_weekend", "is_business_hour"}
+    sources: dict[str, list[str]] = {}
+    for column in output_columns:
+        if column in input_columns:
+            sources[column] = [column]
+        elif column in ("cpu_memory_ratio", "resource_efficiency"):
+            sources[column] = ["cpu_utilization", "memory_utilization"]
+        elif (
+            column in time_columns
+            or column.removesuffix("_sin").removesuffix("_cos") in time_columns
+        ):
+            sources[column] = ["ts"]
+        else:
+            metric = next(m for m in (*ROLLING_METRICS, *LAG_METRICS) if column.startswith(m))
+            sources[column] = [metric, "ts", "resource_id"]
+    return sources
+
+
 def features_for_day(hourly_with_lookback: pl.DataFrame, day: date) -> pl.DataFrame:
     """The features of `day`'s rows, from a table holding that day and `LOOKBACK` before it."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -13,6 +13,7 @@ from mlplatform.lib.features import (
     ROLLING_METRICS,
     cost_daily_features,
     cost_features_for_day,
+    feature_sources,
     features_for_day,
     resource_hourly_features,
 )
@@ -159,3 +160,15 @@ def test_cost_features_partition_equals_whole():
     row = part.filter(pl.col("sub_account_id") == "1").row(0, named=True)
     assert row["billed_cost_lag_7d"] == row["billed_cost"]  # weekly cycle of the test data
     assert row["billed_cost_sum_7d"] == pytest.approx(sum(range(10, 17)))
+
+
+def test_column_lineage_covers_every_feature():
+    inputs = list(hourly_table(resources=1, days=1).columns)
+    outputs = resource_hourly_features(hourly_table(resources=1, days=1)).columns
+    sources = feature_sources(inputs, outputs)
+    assert set(sources) == set(outputs)
+    assert all(set(s) <= set(inputs) and s for s in sources.values())
+    assert sources["network_io_p95_24h"] == ["network_io", "ts", "resource_id"]
+    assert sources["request_count_lag_168h"] == ["request_count", "ts", "resource_id"]
+    assert sources["hour_of_day_sin"] == ["ts"]
+    assert sources["cpu_memory_ratio"] == ["cpu_utilization", "memory_utilization"]

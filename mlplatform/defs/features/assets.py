@@ -17,6 +17,7 @@ from mlplatform.lib.features import (
     LOOKBACK_DAYS,
     cost_daily_features,
     cost_features_for_day,
+    feature_sources,
     features_for_day,
     resource_hourly_features,
 )
@@ -63,7 +64,19 @@ def _lookback(key: dg.AssetKey, days: int) -> dg.AssetIn:
     ),
     partitions_def=daily_partitions,
     ins={"hourly": _lookback(METRICS_HOURLY, LOOKBACK_DAYS)},
-    metadata={"dagster/column_schema": column_schema(RESOURCE_FEATURE_SCHEMA)},
+    metadata={
+        "dagster/column_schema": column_schema(RESOURCE_FEATURE_SCHEMA),
+        "dagster/column_lineage": dg.TableColumnLineage(
+            deps_by_column={
+                column: [
+                    dg.TableColumnDep(asset_key=METRICS_HOURLY, column_name=s) for s in sources
+                ]
+                for column, sources in feature_sources(
+                    list(HOURLY_COLUMNS), list(RESOURCE_FEATURE_SCHEMA)
+                ).items()
+            }
+        ),
+    },
     io_manager_key="lake",
     owners=OWNERS,
     kinds={"polars", "parquet"},
