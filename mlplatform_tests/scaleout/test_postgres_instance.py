@@ -1,0 +1,84 @@
+"""The scale-out instance file keeps runs and events in a real PostgreSQL."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import psycopg2
+import pytest
+
+from mlplatform.definitions import ASSETS, CHECKS
+from mlplatform.resources.build import local_resources
+
+REPO = Path(__file__).resolve().parents[2]
+PARTITIONS = ("2026-01-03", "2026-01-04")
+
+pytestmark = pytest.mark.scaleout
+
+
+def _instance(tmp_path: Path, url: str, monkeypatch) -> dg.DagsterInstance:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "scaleout" / "dagster.yaml", home / "dagster.yaml")
+    # SQLAlchemy 2.1 defaults postgresql:// to psycopg 3; dagster-postgres ships psycopg2
+    monkeypatch.setenv(
+        "MLPLATFORM_PG_URL", url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    )
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _materialize(root: Path, instance: dg.DagsterInstance, partition: str) -> None:
+    result = dg.materialize(
+        [*ASSETS, *CHECKS],
+        selection=dg.AssetSelection.groups("raw", "clean"),
+        partition_key=partition,
+        resources=local_resources(root),
+        instance=instance,
+    )
+    assert result.success
+
+
+def _rows(url: str, sql: str) -> list[tuple]:
+    with psycopg2.connect(url) as con, con.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def test_runs_and_events_live_in_postgres(
+    tmp_path: Path, landing_root: Path, pg_database: str, monkeypatch
+):
+    instance = _instance(tmp_path, pg_database, monkeypatch)
+    _materialize(landing_root.parent, instance, PARTITIONS[0])
+    runs = _rows(pg_database, "SELECT status FROM runs")
+    assert runs == [("SUCCESS",)]
+    materialized = _rows(
+        pg_database,
+        "SELECT DISTINCT asset_key FROM event_logs "
+        "WHERE dagster_event_type = 'ASSET_MATERIALIZATION'",
+    )
+    assert {'["raw", "cloudwatch_metrics"]', '["clean", "quarantine"]'} <= {
+        r[0] for r in materialized
+    }
+
+
+def test_postgres_restarted_between_runs(
+    tmp_path: Path, landing_root: Path, pg_database: str, monkeypatch
+):
+    if shutil.which("pg_ctlcluster") is None:
+        pytest.skip("pg_ctlcluster not available to restart the server")
+    instance = _instance(tmp_path, pg_database, monkeypatch)
+    _materialize(landing_root.parent, instance, PARTITIONS[0])
+    version = subprocess.run(
+        ["pg_lsclusters", "-h"], capture_output=True, text=True, check=True
+    ).stdout.split()[0]
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        timeout=120,
+    )
+    _materialize(landing_root.parent, instance, PARTITIONS[1])  # the pool reconnects
+    assert sorted(r[0] for r in _rows(pg_database, "SELECT status FROM runs")) == [
+        "SUCCESS",
+        "SUCCESS",
+    ]
