@@ -7,7 +7,7 @@ Forecasts map back as symlog⁻¹(symlog(y_t) + prediction).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -167,7 +167,6 @@ class TrainedForecaster:
     evaluation_start: datetime | Any
     search_trials: int
     search_seconds: float
-    history: list[float] = field(default_factory=list)
 
 
 def _times(dataset: Dataset, column: str) -> np.ndarray:
@@ -216,7 +215,6 @@ def train(dataset: Dataset, budget: SearchBudget, eval_fraction: float = 0.15) -
         int(eval_start),
         found.trials,
         found.seconds,
-        found.history,
     )
 
 

@@ -42,19 +42,39 @@ def holdout(dataset: Dataset, trained: TrainedForecaster) -> Dataset:
     )
 
 
-def champion_score(
-    registry: Registry, spec: ForecastSpec, recent: Dataset
-) -> tuple[ModelVersion | None, float | None]:
+def champion_score(registry: Registry, spec: ForecastSpec, recent: Dataset) -> float | None:
     """The champion's MAE on `recent`, or None where there is no champion. A champion that
     needs features the data no longer has cannot compete and scores infinity."""
     champion = registry.by_alias(spec.name, CHAMPION)
     if champion is None:
-        return None, None
+        return None
     booster = registry.load(spec.name, champion.version)
     features = booster.feature_name()
     if any(f not in recent.frame.columns for f in features):
-        return champion, float("inf")
-    return champion, float(evaluate(booster, Dataset(recent.frame, features, spec))["mae"])
+        return float("inf")
+    return float(evaluate(booster, Dataset(recent.frame, features, spec))["mae"])
+
+
+def register_and_decide(
+    registry: Registry,
+    name: str,
+    model_text: str,
+    decision: PromotionDecision,
+    metadata: dict[str, Any],
+    metrics: dict[str, Any],
+    params: dict[str, Any] | None = None,
+) -> ModelVersion:
+    """Register the challenger (with the decision in its metadata) and promote it if decided."""
+    version = registry.register(
+        name,
+        model_text,
+        metadata={**metadata, "promotion": decision.reason},
+        metrics=metrics,  # register keeps the numeric ones
+        params=params,
+    )
+    if decision.promote:
+        registry.promote(name, version.version, decision.reason)
+    return registry.get(name, version.version)
 
 
 def challenge(
@@ -66,11 +86,13 @@ def challenge(
     metadata: dict[str, Any],
 ) -> Outcome:
     recent = holdout(dataset, trained)
-    _, incumbent = champion_score(registry, spec, recent)
+    incumbent = champion_score(registry, spec, recent)
     decision = decide_promotion(float(trained.metrics["mae"]), incumbent, margin)
-    version = registry.register(
+    version = register_and_decide(
+        registry,
         spec.name,
         trained.booster.model_to_string(),
+        decision,
         metadata={
             **metadata,
             "features": trained.features,
@@ -79,14 +101,11 @@ def challenge(
             "metrics": trained.metrics,
             "search_trials": trained.search_trials,
             "search_seconds": round(trained.search_seconds, 1),
-            "promotion": decision.reason,
         },
-        metrics={k: v for k, v in trained.metrics.items() if isinstance(v, int | float)},
+        metrics=trained.metrics,
         params=trained.params,
     )
-    if decision.promote:
-        registry.promote(spec.name, version.version, decision.reason)
-    return Outcome(registry.get(spec.name, version.version), decision, trained)
+    return Outcome(version, decision, trained)
 
 
 def train_and_challenge(
@@ -121,20 +140,19 @@ def train_and_challenge_anomaly(
     model = train_anomaly_model(history)
     challenger_score = recent_mae(model.booster, recent)
     champion = registry.by_alias(name, CHAMPION)
-    champion_score = recent_mae(registry.load(name, champion.version), recent) if champion else None
-    decision = decide_promotion(challenger_score, champion_score, margin)
-    version = registry.register(
+    incumbent = recent_mae(registry.load(name, champion.version), recent) if champion else None
+    decision = decide_promotion(challenger_score, incumbent, margin)
+    version = register_and_decide(
+        registry,
         name,
         model.booster.model_to_string(),
+        decision,
         metadata={
             **metadata,
             "features": model.features,
             "scale": model.scale,
             "threshold": model.threshold,
-            "promotion": decision.reason,
         },
         metrics={**model.metrics, "recent_mae_symlog": challenger_score},
     )
-    if decision.promote:
-        registry.promote(name, version.version, decision.reason)
-    return AnomalyOutcome(registry.get(name, version.version), decision, model)
+    return AnomalyOutcome(version, decision, model)

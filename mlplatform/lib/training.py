@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -124,19 +124,11 @@ def fit_booster(
     rounds: int,
     feature_names: list[str],
     threads: int,
-    valid: tuple[np.ndarray, np.ndarray] | None = None,
 ):  # -> lightgbm.Booster
     lgb = _lgb()
     full = {**BASE_PARAMS, **params, "num_threads": threads, "seed": params.get("seed", 7)}
     train_set = lgb.Dataset(X, y, feature_name=feature_names, free_raw_data=True)
-    callbacks = []
-    valid_sets = []
-    if valid is not None:
-        valid_sets = [lgb.Dataset(valid[0], valid[1], reference=train_set)]
-        callbacks = [lgb.early_stopping(30, verbose=False)]
-    return lgb.train(
-        full, train_set, num_boost_round=rounds, valid_sets=valid_sets, callbacks=callbacks
-    )
+    return lgb.train(full, train_set, num_boost_round=rounds)
 
 
 @dataclass
@@ -146,7 +138,6 @@ class SearchResult:
     cv_mae: float
     trials: int
     seconds: float
-    history: list[float] = field(default_factory=list)
 
 
 def search(
@@ -219,7 +210,6 @@ def search(
         cv_mae=float(best.value),
         trials=len(study.trials),
         seconds=time.perf_counter() - started,
-        history=[t.value for t in study.trials if t.value is not None],
     )
 
 
