@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -100,7 +101,7 @@ def webserver(tmp_path_factory) -> Iterator[str]:
             else:
                 os.environ[key] = value
     port = _free_port()
-    webserver_bin = Path(os.sys.executable).with_name("dagster-webserver")
+    webserver_bin = Path(sys.executable).with_name("dagster-webserver")
     log = (root / "webserver.log").open("w")
     process = subprocess.Popen(
         [str(webserver_bin), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
