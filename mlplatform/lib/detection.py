@@ -1,8 +1,15 @@
-"""Causal anomaly scores for one series: a LightGBM one-step forecaster, its normalised
-residuals, and how the recent surprise compares with the largest of the recent past.
+"""Causal anomaly scores for one series from three label-free signals:
 
-Everything at row i uses rows <= i only. Models are refitted at fixed row counts that double
-(first_fit, 2·first_fit, ...), so a score never depends on how long the file is.
+- surprise: a LightGBM one-step forecaster's normalised residuals; how far the mean of the
+  last few stands above their past mean, in standard errors (HTM's "anomaly likelihood" idea);
+- novelty: how far the last `shape_length` values are from the most similar earlier shape,
+  against the largest such distance of the recent past (`novelty.py`);
+- range: a value beyond every earlier value of the series.
+
+Each signal divided by its threshold is a ratio; the score is half the largest ratio, capped
+at 1, so 0.5 means "one signal reached its threshold". Everything at row i uses rows <= i only.
+Models are refitted at fixed row counts that double (first_fit, 2·first_fit, ...), so a score
+never depends on how long the file is.
 """
 
 from __future__ import annotations
@@ -13,18 +20,23 @@ import numpy as np
 import polars as pl
 
 from mlplatform.lib.forecasting import symlog
+from mlplatform.lib.novelty import left_neighbour_distance
 from mlplatform.lib.training import fit_booster
 
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    lags: int = 6
     first_fit: int = 400  # rows before the first model; no alert before it
     residual_window: int = 400  # past residuals that normalise the current one
-    short_window: int = 6  # recent surprises averaged
-    long_window: int = 800  # past rows whose largest average surprise is the record
-    threshold: float = 0.55  # score that raises an alert: 22 % above the recent record
-    suppress: int = 200  # rows after an alert during which no new alert fires
+    surprise_window: int = 5  # recent normalised residuals averaged
+    surprise_history: int = 1000  # past rows whose mean and spread they are compared with
+    surprise_threshold: float = 12.0  # standard errors above the past mean
+    shape_length: int = 24  # rows in one shape
+    novelty_record: int = 1000  # rows whose largest nearest-shape distance is the record
+    novelty_history: int = 10_000  # how far back a similar shape is looked for
+    novelty_threshold: float = 0.55  # d / (d + record): 22 % beyond the recent record
+    range_tolerance: float = 0.05  # beyond the range by 5 % of its width (HTM's NAB setting)
+    suppress: int = 100  # rows after an alert during which no new alert fires
     rounds: int = 80
     threads: int = 2
 
@@ -95,16 +107,70 @@ def residuals(values: np.ndarray, timestamps: np.ndarray, settings: DetectorSett
     return out
 
 
-def record_score(surprise: np.ndarray, settings: DetectorSettings) -> np.ndarray:
-    """m / (m + M): m the recent mean surprise, M the largest such mean over the
-    `long_window` rows before. 0.5 means "as surprising as the worst of the recent past";
-    the threshold asks for clearly more. Empirical, so heavy-tailed residuals need no model."""
-    m = pl.Series(surprise).fill_nan(None).rolling_mean(settings.short_window, min_samples=1)
-    record = m.shift(settings.short_window).rolling_max(
-        settings.long_window, min_samples=settings.long_window // 2
+def surprise(e: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    """Robust z of each residual against the residuals before it, then the standardised
+    excess of the recent mean |z| over its past mean (0 when below it)."""
+    e_s = pl.Series(e).fill_nan(None)
+    centre = e_s.shift(1).rolling_median(settings.residual_window, min_samples=30)
+    spread = (e_s - centre).abs().shift(1).rolling_median(settings.residual_window, min_samples=30)
+    z = ((e_s - centre) / (1.4826 * spread + 1e-9)).abs()
+    k = settings.surprise_window
+    recent = z.rolling_mean(k, min_samples=1)
+    past = z.shift(1)
+    mean = past.rolling_mean(settings.surprise_history, min_samples=200)
+    std = past.rolling_std(settings.surprise_history, min_samples=200)
+    t = (recent - mean) / (std / np.sqrt(k) + 1e-9)
+    return t.fill_nan(None).fill_null(0.0).clip(0.0, None).to_numpy()
+
+
+def novelty(values: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    """d / (d + record): d the nearest earlier shape's distance, record the largest d of the
+    recent past. 0.5 means "as new as the newest shape of the recent past"."""
+    m = settings.shape_length
+    d = left_neighbour_distance(symlog(values.astype(np.float64)), m, settings.novelty_history)
+    d_s = pl.Series(d).fill_nan(None)
+    window = settings.novelty_record
+    record = d_s.shift(m).rolling_max(window, min_samples=window // 2)
+    return (d_s / (d_s + record + 1e-12)).fill_nan(None).fill_null(0.0).to_numpy()
+
+
+def beyond_range(values: np.ndarray, tolerance: float) -> np.ndarray:
+    """1 + how far a value lies beyond every earlier value, in units of their range, once
+    that is at least `tolerance`; 0 otherwise. A trending series still sets clear records
+    now and then: `suppress` keeps that to one alert per window (gating this signal on the
+    residual surprise cost 5 to 10 NAB points)."""
+    v = pl.Series(values.astype(np.float64))
+    high, low = v.cum_max().shift(1), v.cum_min().shift(1)
+    width = (high - low).to_numpy()
+    over = np.maximum((v - high).to_numpy(), (low - v).to_numpy())
+    excess = np.divide(over, width, out=np.zeros_like(over), where=width > 0)
+    beyond = (over > 0) & ((width == 0) | (excess >= tolerance))
+    return np.nan_to_num(np.where(beyond, 1.0 + excess, 0.0))
+
+
+def signals(
+    values: np.ndarray, timestamps: np.ndarray, settings: DetectorSettings
+) -> dict[str, np.ndarray]:
+    """The three signals of every row, before thresholds."""
+    return {
+        "surprise": surprise(residuals(values, timestamps, settings), settings),
+        "novelty": novelty(values, settings),
+        "beyond_range": beyond_range(values, settings.range_tolerance),
+    }
+
+
+def combine(signal: dict[str, np.ndarray], settings: DetectorSettings) -> np.ndarray:
+    """Half the largest signal-to-threshold ratio, in [0, 1]; zero before the first model."""
+    ratios = np.maximum.reduce(
+        [
+            signal["surprise"] / settings.surprise_threshold,
+            signal["novelty"] / settings.novelty_threshold,
+            signal["beyond_range"],
+        ]
     )
-    score = (m / (m + record + 1e-12)).fill_nan(None).fill_null(0.0).to_numpy()
-    return np.clip(score, 0.0, 1.0)
+    score = np.clip(ratios / 2, 0.0, 1.0)
+    score[: settings.first_fit] = 0.0
+    return score
 
 
 def score_series(
@@ -112,21 +178,15 @@ def score_series(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(anomaly_score in [0, 1], is_anomaly) for every row, causally."""
     settings = settings or DetectorSettings()
-    e = pl.Series(residuals(values, timestamps, settings))
-    past = e.shift(1)
-    centre = past.rolling_median(settings.residual_window, min_samples=30)
-    spread = (e - centre).abs().shift(1).rolling_median(settings.residual_window, min_samples=30)
-    # rows without a residual (before the first model) stay null: they set no record
-    zscore = ((e - centre) / (1.4826 * spread + 1e-9)).abs().fill_nan(None)
-    score = np.where(np.isnan(e.to_numpy()), 0.0, record_score(zscore.to_numpy(), settings))
+    score = combine(signals(values, timestamps, settings), settings)
     return score, alerts(score, settings)
 
 
 def alerts(score: np.ndarray, settings: DetectorSettings) -> np.ndarray:
-    """Scores at or over the threshold, at most one alert per `suppress` rows."""
+    """Scores of 0.5 or more (a signal at its threshold), at most one alert per `suppress` rows."""
     flagged = np.zeros(score.size, dtype=bool)
     last = -settings.suppress - 1
-    for i in np.flatnonzero(score >= settings.threshold):
+    for i in np.flatnonzero(score >= 0.5):
         if i - last > settings.suppress:
             flagged[i] = True
             last = i

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mlplatform.lib.detection import DetectorSettings, score_series
-from mlplatform.lib.nab import score_file
+from mlplatform.lib.nab import corpus_score, score_file
 from mlplatform.lib.series_forecast import (
     SeriesForecastSettings,
     forecast_errors,
@@ -12,7 +12,9 @@ from mlplatform.lib.series_forecast import (
     rolling_origin_forecast,
 )
 
-FAST_DETECTOR = DetectorSettings(first_fit=200, residual_window=100, long_window=200, rounds=30)
+FAST_DETECTOR = DetectorSettings(
+    first_fit=200, residual_window=100, surprise_history=300, novelty_record=200, rounds=30
+)
 FAST_FORECAST = SeriesForecastSettings(first_fit=300, rounds=300)
 
 
@@ -40,7 +42,11 @@ def test_detector_is_causal():
 
 
 def test_detector_finds_an_injected_spike_without_flooding():
-    values, ts = seasonal_series(seed=1)
+    """On a steady level (a wandering one sets new records, which the range signal reports)."""
+    rng = np.random.default_rng(1)
+    t = np.arange(1400)
+    values = 100 + 30 * np.sin(2 * np.pi * t / 48) + rng.normal(0, 2, t.size)
+    ts = np.datetime64("2026-01-01T00:00") + t * np.timedelta64(30, "m")
     values[1000:1004] += 60
     score, flagged = score_series(values, ts, FAST_DETECTOR)
     assert flagged[1000:1010].any()
@@ -87,11 +93,15 @@ def test_nab_scoring_rules():
     assert score_file([False] * n, [(10, 20)]).windows == 0  # a window inside probation
 
 
-def test_nab_corpus_detection_runs(nab_dir):
-    """The real files go through detection end to end (the score itself is in
-    docs/evaluation.md, measured by `python -m benchmarks.nab_evaluation`)."""
-    import polars as pl
+def test_nab_corpus_score_beats_the_target(nab_dir):
+    """The default detector on all 15 files, scored by NAB's rules: above the issue's 70, and
+    above 70 too when each file's thresholds are chosen on the other files' labels only
+    (docs/evaluation.md has the per-file table of `python -m benchmarks.nab_evaluation`)."""
+    from benchmarks.nab_evaluation import leave_one_file_out, load
 
-    frame = pl.read_csv(nab_dir / "realKnownCause" / "nyc_taxi.csv", try_parse_dates=True)
-    score, flagged = score_series(frame["value"].to_numpy(), frame["timestamp"].to_numpy())
-    assert score.shape == (frame.height,) and 0 < flagged.sum() < 30
+    settings = DetectorSettings()
+    files = load(nab_dir, settings)
+    assert len(files) == 15
+    assert corpus_score([f.score(settings) for f in files]) > 70
+    held_out, _ = leave_one_file_out(files, settings)
+    assert held_out > 70

@@ -1,0 +1,61 @@
+"""The detector's shape-novelty and range signals on series built to show each case."""
+
+import numpy as np
+
+from mlplatform.lib.detection import DetectorSettings, beyond_range, novelty
+from mlplatform.lib.novelty import BLOCK, left_neighbour_distance
+
+
+def brute_force(x: np.ndarray, m: int, history: int) -> np.ndarray:
+    out = np.full(x.size, np.nan)
+    for i in range(m - 1, x.size):
+        here = x[i - m + 1 : i + 1]
+        earlier = [
+            np.linalg.norm(here - x[j - m + 1 : j + 1])
+            for j in range(max(m - 1, i - history), i - m + 1)
+        ]
+        if earlier:
+            out[i] = min(earlier)
+    return out
+
+
+def test_left_neighbour_distance_matches_brute_force_across_blocks():
+    x = np.random.default_rng(3).normal(size=BLOCK + 300)
+    fast = left_neighbour_distance(x, 8, history=200)
+    np.testing.assert_allclose(fast, brute_force(x, 8, 200), rtol=1e-9, atol=1e-9)
+
+
+def test_left_neighbour_distance_is_causal():
+    x = np.random.default_rng(4).normal(size=2 * BLOCK + 100)
+    k = BLOCK + 37  # a cut inside a block
+    full = left_neighbour_distance(x, 12, history=600)
+    altered = x.copy()
+    altered[k:] = 100.0
+    np.testing.assert_array_equal(full[:k], left_neighbour_distance(x[:k], 12, history=600))
+    np.testing.assert_array_equal(full[:k], left_neighbour_distance(altered, 12, history=600)[:k])
+
+
+def test_a_recurring_spike_is_familiar_and_a_new_shape_is_not():
+    """Daily spikes repeat: after the first few days they find their twin. A plateau of
+    the same height, never seen before, is new."""
+    rng = np.random.default_rng(5)
+    day = 96
+    x = 1 + 0.05 * rng.normal(size=day * 30)
+    x[day // 2 :: day] += 20  # the same spike every day
+    x[day * 25 + 10 : day * 25 + 30] += 20  # one wide plateau on day 25
+    settings = DetectorSettings(shape_length=12, novelty_record=day * 5)
+    score = novelty(x, settings)
+    recurring = score[day * 20 + day // 2 : day * 20 + day // 2 + 12].max()
+    plateau = score[day * 25 + 10 : day * 25 + 30].max()
+    assert recurring < 0.5 < settings.novelty_threshold < plateau
+
+
+def test_beyond_range_grows_with_the_distance_past_every_earlier_value():
+    x = np.array([1.0, 3.0, 2.0, 3.0, 5.0, 2.0, -2.0, 5.1])
+    r = beyond_range(x, tolerance=0.05)
+    assert r[0] == 0.0 and r[1] == 1.0  # beyond a single earlier value: no width to scale by
+    assert r[2:4].tolist() == [0.0, 0.0]  # within what came before
+    assert r[4] == 2.0  # 2 above a range of width 2
+    assert r[5] == 0.0
+    assert r[6] == 1.0 + 3.0 / 4.0  # 3 below a range of width 4
+    assert r[7] == 0.0  # 0.1 above a range of width 7: within the tolerance
