@@ -19,6 +19,7 @@ from mlplatform.defs.serving.assets import (
     demand_forecasts,
 )
 from mlplatform.resources.build import build_resources
+from mlplatform.settings import deployment
 
 ASSETS = [
     cloudwatch_metrics,
@@ -39,7 +40,33 @@ ASSETS = [
 CHECKS = [*clean_checks, *monitoring_checks]
 
 
-def build_definitions(resources: dict | None = None) -> dg.Definitions:
+# Must match deploy/scaleout/celery.yaml, which the workers start with.
+CELERY_RELIABILITY = {
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    "worker_prefetch_multiplier": 1,
+}
+
+
+def build_executor() -> dg.ExecutorDefinition | None:
+    """Scale-out: every step a Celery task on the workers (`deploy/scaleout/`); the broker
+    URL, a secret, is read from MLPLATFORM_CELERY_BROKER when a run starts."""
+    if deployment() == "local":
+        return None  # Dagster's default: steps in subprocesses of the run
+    from dagster_celery import celery_executor
+
+    return celery_executor.configured(
+        {
+            "broker": {"env": "MLPLATFORM_CELERY_BROKER"},
+            "backend": "rpc://",
+            "config_source": CELERY_RELIABILITY,
+        }
+    )
+
+
+def build_definitions(
+    resources: dict | None = None, executor: dg.ExecutorDefinition | None = None
+) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.map_asset_specs(with_policies, ASSETS),
         asset_checks=CHECKS,
@@ -47,6 +74,7 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
         schedules=[weekly_retrain_schedule],
         sensors=[retrain_sensor, landing_sensor, automation_sensor],
         resources=resources if resources is not None else build_resources(),
+        executor=executor if executor is not None else build_executor(),
     )
 
 

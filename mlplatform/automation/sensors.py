@@ -2,7 +2,6 @@
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 
@@ -98,17 +97,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
     seen: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
     partitions = set(daily_partitions.get_partition_keys())
     requests, newest = [], dict(seen)
-    for folder in sorted(Path(landing.root).glob("*/*")):
-        day = folder.name
-        if not folder.is_dir() or folder.parent.name not in ("metrics", "cost"):
-            continue
-        files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
-        if not files:
-            continue
-        latest = max(p.stat().st_mtime for p in files)
+    for day, (folder, latest) in landing.latest_arrivals().items():
         if latest <= seen.get(day, 0.0):
             continue
-        newest[day] = max(newest.get(day, 0.0), latest)
+        newest[day] = latest
         if day not in partitions:
             context.log.warning(f"{folder}: {day} is not a partition of this deployment; skipped")
             continue

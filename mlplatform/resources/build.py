@@ -3,12 +3,15 @@
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
 from mlplatform.resources.lake import LakeIOManager
 from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.monitoring import MonitoringPolicy, Reports
 from mlplatform.resources.warehouse import Warehouse
-from mlplatform.settings import data_dir, deployment
+from mlplatform.settings import ScaleoutSettings, data_dir, deployment, scaleout_settings
 
 
 def local_resources(root: Path) -> dict[str, Any]:
@@ -28,8 +31,25 @@ def local_resources(root: Path) -> dict[str, Any]:
     }
 
 
+def scaleout_resources(settings: ScaleoutSettings) -> dict[str, Any]:
+    """Landing zone, lake, model artifacts and reports under one S3 prefix (dagster-aws's
+    S3Resource); the MLflow registry in a database named by `MLPLATFORM_MLFLOW_URI`. There is
+    no DuckDB file: `mlplatform sql` reads the lake with Polars and queries it in DuckDB."""
+    s3 = S3Resource(endpoint_url=settings.s3_endpoint_url, region_name=settings.region)
+    base = settings.s3_url
+    return {
+        "landing": LandingZone(root=f"{base}/landing", s3=s3),
+        "lake": LakeIOManager(base_path=f"{base}/lake", s3=s3),
+        "lake_reader": LakeReader(base_path=f"{base}/lake", s3=s3),
+        "registry": ModelRegistry(
+            tracking_uri=dg.EnvVar("MLPLATFORM_MLFLOW_URI"), artifact_root=f"{base}/models"
+        ),
+        "reports": Reports(root=f"{base}/reports", s3=s3),
+        "monitoring_policy": MonitoringPolicy(),
+    }
+
+
 def build_resources() -> dict[str, Any]:
-    name = deployment()
-    if name == "local":
+    if deployment() == "local":
         return local_resources(data_dir())
-    raise NotImplementedError(f"deployment {name!r} is not available yet")
+    return scaleout_resources(scaleout_settings())

@@ -1,14 +1,14 @@
 """The lake: one Parquet file per asset and partition, written atomically."""
 
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import polars as pl
+from dagster_aws.s3 import S3Resource
 from upath import UPath
 
 from mlplatform.defs.metadata import table_metadata
-from mlplatform.lib.atomic import atomic_write
+from mlplatform.resources.objectstore import location, read_parquet, write_parquet
 from mlplatform.resources.warehouse import Warehouse
 
 
@@ -18,14 +18,18 @@ class ParquetLake(dg.UPathIOManager):
     Built on Dagster's UPathIOManager rather than dagster-polars, which breaks on polars 2.
     Several upstream partitions (a lookback window) load as one frame; missing ones are
     skipped where the input allows it. Local writes go to a temporary file renamed into place,
-    so a crash mid-write leaves the previous version of the partition readable.
+    so a crash mid-write leaves the previous version of the partition readable; on S3, Polars
+    writes the object directly, and an object only replaces the previous one once complete.
     """
 
     extension = ".parquet"
 
-    def __init__(self, base_path: UPath, warehouse: Warehouse | None = None) -> None:
+    def __init__(
+        self, base_path: UPath, warehouse: Warehouse | None = None, s3: S3Resource | None = None
+    ) -> None:
         super().__init__(base_path=base_path)
         self._warehouse = warehouse
+        self._s3 = s3
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         super().handle_output(context, obj)
@@ -41,15 +45,10 @@ class ParquetLake(dg.UPathIOManager):
                 f"{context.asset_key.to_user_string()}: expected a polars DataFrame, "
                 f"got {type(obj).__name__}"
             )
-        if path.protocol in ("", "file", "local"):
-            atomic_write(Path(path.path), obj.write_parquet)
-        else:
-            with path.open("wb") as f:
-                obj.write_parquet(f)
+        write_parquet(obj, path, self._s3)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pl.DataFrame:
-        with path.open("rb") as f:
-            return pl.read_parquet(f)
+        return read_parquet(path, self._s3)
 
     def load_input(self, context: dg.InputContext) -> Any:
         loaded = super().load_input(context)
@@ -63,10 +62,13 @@ class ParquetLake(dg.UPathIOManager):
 
 
 class LakeIOManager(dg.ConfigurableIOManagerFactory):
-    """Where the lake lives: a local folder, or `s3://bucket/prefix` in scale-out."""
+    """Where the lake lives: a local folder, or `s3://bucket/prefix` (with `s3`) in scale-out."""
 
     base_path: str
     warehouse: Warehouse | None = None
+    s3: S3Resource | None = None
 
     def create_io_manager(self, context: dg.InitResourceContext) -> ParquetLake:
-        return ParquetLake(base_path=UPath(self.base_path), warehouse=self.warehouse)
+        return ParquetLake(
+            base_path=location(self.base_path, self.s3), warehouse=self.warehouse, s3=self.s3
+        )

@@ -2,9 +2,12 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
+from upath import UPath
+
+from mlplatform.resources.objectstore import location
 
 
 @dataclass(frozen=True)
@@ -16,17 +19,23 @@ class LandingFile:
 
 
 class LandingZone(dg.ConfigurableResource):
-    """`<root>/<source>/<YYYY-MM-DD>/*` with source `metrics` or `cost`."""
+    """`<root>/<source>/<YYYY-MM-DD>/*` with source `metrics` or `cost`; `root` a local folder
+    or `s3://bucket/prefix` (with `s3`)."""
 
     root: str
+    s3: S3Resource | None = None
 
-    def folder(self, source: str, day: date) -> Path:
-        return Path(self.root) / source / day.isoformat()
+    def _root(self) -> UPath:
+        return location(self.root, self.s3)
+
+    def folder(self, source: str, day: date) -> UPath:
+        return self._root() / source / day.isoformat()
 
     def files(self, source: str, day: date) -> list[LandingFile]:
         """Every file of the day's folder, hidden and temporary files aside; an unsupported
         extension is listed too, so that it is reported rather than silently skipped."""
-        folder = self.folder(source, day)
+        root = self._root()
+        folder = root / source / day.isoformat()
         if not folder.is_dir():
             return []
         found = []
@@ -37,12 +46,36 @@ class LandingZone(dg.ConfigurableResource):
             found.append(
                 LandingFile(
                     path=str(path),
-                    name=str(path.relative_to(Path(self.root))),
+                    name=path.relative_to(root).as_posix(),
                     arrived_at=datetime.fromtimestamp(stat.st_mtime, UTC),
                     size=stat.st_size,
                 )
             )
         return found
 
+    def latest_arrivals(self) -> dict[str, tuple[str, float]]:
+        """Per day folder (`<source>/<day>`) with files: (its path, newest file mtime)."""
+        latest: dict[str, tuple[str, float]] = {}
+        root = self._root()
+        if not root.is_dir():
+            return latest
+        for source in ("metrics", "cost"):
+            if not (root / source).is_dir():
+                continue
+            for folder in sorted(p for p in (root / source).iterdir() if p.is_dir()):
+                times = [
+                    p.stat().st_mtime
+                    for p in folder.rglob("*")
+                    if p.is_file() and not p.name.startswith(".")
+                ]
+                if times:
+                    before = latest.get(folder.name, ("", 0.0))[1]
+                    latest[folder.name] = (str(folder), max(before, *times))
+        return latest
+
+    def labels(self, day: date) -> UPath:
+        """The simulator's labels file of `day` (may not exist)."""
+        return self._root() / "labels" / f"{day.isoformat()}.json"
+
     def read(self, file: LandingFile) -> bytes:
-        return Path(file.path).read_bytes()
+        return location(file.path, self.s3).read_bytes()

@@ -1,27 +1,31 @@
 """The lake read by partition list (for training windows) and the model registry."""
 
 from functools import lru_cache
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from dagster_aws.s3 import S3Resource
 
 from mlplatform.lib.registry import Registry
+from mlplatform.resources.objectstore import location, read_parquet
 
 
 class LakeReader(dg.ConfigurableResource):
     """Reads lake partitions directly, for assets that choose their own window of them."""
 
     base_path: str
+    s3: S3Resource | None = None
 
     def partitions(self, layer: str, name: str) -> list[str]:
-        folder = Path(self.base_path) / layer / name
-        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+        folder = location(self.base_path, self.s3) / layer / name
+        if not folder.exists():
+            return []
+        return sorted(p.stem for p in folder.iterdir() if p.name.endswith(".parquet"))
 
     def read(self, layer: str, name: str, partition_keys: list[str]) -> pl.DataFrame:
-        folder = Path(self.base_path) / layer / name
+        folder = location(self.base_path, self.s3) / layer / name
         return pl.concat(
-            [pl.read_parquet(folder / f"{key}.parquet") for key in partition_keys],
+            [read_parquet(folder / f"{key}.parquet", self.s3) for key in partition_keys],
             how="diagonal_relaxed",
         )
 

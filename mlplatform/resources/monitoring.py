@@ -1,11 +1,17 @@
 """Monitoring thresholds, the retrain cooldown, and where reports are written."""
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from pydantic import Field
+from upath import UPath
 
 from mlplatform.lib.drift import Thresholds
+from mlplatform.resources.objectstore import location
 
 
 class MonitoringPolicy(dg.ConfigurableResource):
@@ -29,7 +35,25 @@ class MonitoringPolicy(dg.ConfigurableResource):
 
 
 class Reports(dg.ConfigurableResource):
-    root: str
+    """HTML reports under `root`: a local folder, or `s3://bucket/prefix` (with `s3`)."""
 
-    def path(self, kind: str, partition: str) -> Path:
-        return Path(self.root) / kind / f"{partition}.html"
+    root: str
+    s3: S3Resource | None = None
+
+    def target(self, kind: str, partition: str) -> UPath:
+        return location(self.root, self.s3) / kind / f"{partition}.html"
+
+    def url(self, target: UPath) -> str:
+        return Path(target.path).resolve().as_uri() if self.s3 is None else str(target)
+
+    @contextmanager
+    def writing(self, kind: str, partition: str) -> Iterator[Path]:
+        """A local file to write the report to; on S3 it is uploaded once written."""
+        target = self.target(kind, partition)
+        if self.s3 is None:
+            yield Path(target.path)
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / target.name
+            yield local
+            target.write_bytes(local.read_bytes())

@@ -8,12 +8,12 @@ from mlplatform.resources.landing import LandingZone
 
 
 def _tick(root: Path, cursor: str | None) -> dg.SensorResult:
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=dg.DagsterInstance.ephemeral(),
         cursor=cursor,
         resources={"landing": LandingZone(root=str(root))},
-    )
-    return landing_sensor(context)
+    ) as context:
+        return landing_sensor(context)
 
 
 def test_new_files_become_partition_runs_once(tmp_path: Path):

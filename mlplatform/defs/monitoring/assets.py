@@ -1,7 +1,6 @@
 """Monitoring layer: Evidently drift reports and live accuracy, per daily partition."""
 
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -65,8 +64,10 @@ def feature_drift(
     days = _reference_days(lake_reader, registry, day)
     if not days:
         raise dg.Failure(f"no feature partitions before {day} to compare with")
-    html = reports.path("feature_drift", day.isoformat())
-    summary = measure_drift(lake_reader.read("features", "resource_hourly", days), features, html)
+    reference = lake_reader.read("features", "resource_hourly", days)
+    with reports.writing("feature_drift", day.isoformat()) as html:
+        summary = measure_drift(reference, features, html)
+    report = reports.target("feature_drift", day.isoformat())
     return dg.Output(
         summary.as_frame(),
         metadata={
@@ -74,8 +75,8 @@ def feature_drift(
             "drifted_columns": ", ".join(summary.drifted) or "none",
             **{f"score_{c}": s for c, s in summary.scores.items()},
             "reference_window": f"{days[0]}..{days[-1]}",
-            "report": dg.MetadataValue.url(html.resolve().as_uri()),
-            "report_path": dg.MetadataValue.path(str(html)),
+            "report": dg.MetadataValue.url(reports.url(report)),
+            "report_path": dg.MetadataValue.path(str(report)),
         },
     )
 
@@ -111,7 +112,7 @@ def model_performance(
     metrics = demand_performance(
         booster, features, float(champion.metrics.get("mae", float("nan")))
     )
-    labels_file = Path(landing.root) / "labels" / f"{day.isoformat()}.json"
+    labels_file = landing.labels(day)
     if labels_file.exists():
         quality = alert_quality(alerts, read_labels(labels_file))
         metrics |= {f"alerts_{k}": v for k, v in quality.items()}

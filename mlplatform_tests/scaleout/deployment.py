@@ -1,0 +1,110 @@
+"""Driving the scale-out deployment as an operator would: landing files put into S3, runs
+started with the `dagster` command line, results read back from S3 and PostgreSQL."""
+
+import io
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import boto3
+import polars as pl
+import psycopg2
+
+from mlplatform.lib.features import resource_hourly_features
+from mlplatform.lib.sources.hourly import simulated_hourly
+from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
+from mlplatform_tests.scaleout.conftest import BUCKET, REPO
+
+SIMULATION = SimulationConfig(resources=8, seed=11)
+
+PIPELINE = (
+    "raw/cloudwatch_metrics",
+    "raw/cost_usage",
+    "clean/metrics_hourly",
+    "clean/cost_daily",
+    "clean/quarantine",
+    "features/resource_hourly",
+    "monitoring/feature_drift",
+)
+
+
+def s3_client(env: dict[str, str]):
+    return boto3.client(
+        "s3",
+        endpoint_url=env["MLPLATFORM_S3_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
+
+
+def land_simulated_days(env: dict[str, str], folder: Path, first: date, days: int) -> None:
+    """Simulated landing files for `days` days, uploaded under s3://BUCKET/mlplatform/landing."""
+    for day in simulate(SIMULATION, first, days):
+        write_landing_day(day, folder, SIMULATION)
+    client = s3_client(env)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        key = f"mlplatform/landing/{path.relative_to(folder).as_posix()}"
+        client.upload_file(str(path), BUCKET, key)
+
+
+def write_history(env: dict[str, str], first: date, days: int) -> None:
+    """Clean and feature partitions of `days` earlier days, written straight into the S3 lake
+    by the library code (their own layers are tested elsewhere): the features' lookback and
+    the drift reference of the days under test."""
+    clean = simulated_hourly(SIMULATION, first, days)
+    tables = {
+        "clean/metrics_hourly": clean,
+        "features/resource_hourly": resource_hourly_features(clean),
+    }
+    client = s3_client(env)
+    for i in range(days):
+        day = first + timedelta(days=i)
+        for name, table in tables.items():
+            buffer = io.BytesIO()
+            table.filter(pl.col("ts").dt.date() == day).write_parquet(buffer)
+            client.put_object(
+                Bucket=BUCKET, Key=f"mlplatform/lake/{name}/{day}.parquet", Body=buffer.getvalue()
+            )
+
+
+def objects(env: dict[str, str], prefix: str) -> dict[str, bytes]:
+    client = s3_client(env)
+    listing = client.list_objects_v2(Bucket=BUCKET, Prefix=f"mlplatform/{prefix}")
+    return {
+        o["Key"]: client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read()
+        for o in listing.get("Contents", [])
+    }
+
+
+def materialize(
+    env: dict[str, str], partition: str, select: tuple[str, ...] = PIPELINE
+) -> subprocess.Popen:
+    """`dagster asset materialize` for one partition, as its own process; the run's steps go to
+    the Celery workers (the scale-out executor)."""
+    command = [
+        str(Path(sys.executable).with_name("dagster")),
+        "asset",
+        "materialize",
+        "-m",
+        "mlplatform.definitions",
+        "--select",
+        ",".join(select),
+        "--partition",
+        partition,
+    ]
+    return subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
+    out, _ = process.communicate(timeout=timeout)
+    return process.returncode, out
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    with psycopg2.connect(url.replace("+psycopg2", "")) as con, con.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
