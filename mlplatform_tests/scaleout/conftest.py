@@ -2,6 +2,7 @@
 S3-compatible server (moto) on loopback in-process, and Celery workers as separate processes.
 A missing service skips these tests, except under CI=true, where it fails them."""
 
+import contextlib
 import logging
 import os
 import shutil
@@ -111,10 +112,8 @@ def s3_server() -> Iterator[S3Server]:
     try:
         yield S3Server(endpoint, port, restartable)
     finally:
-        try:
+        with contextlib.suppress(Exception):  # already stopped by a fault test
             restartable.stop()
-        except Exception:  # already stopped by a fault test
-            pass
 
 
 @pytest.fixture
@@ -159,10 +158,8 @@ def _purge_broker() -> None:
         with Connection(BROKER_URL, connect_timeout=5) as conn:
             conn.ensure_connection(max_retries=1)
             channel = conn.channel()
-            try:
+            with contextlib.suppress(Exception):  # the queue does not exist yet
                 channel.queue_purge("dagster")
-            except Exception:  # the queue does not exist yet
-                pass
     except Exception as exc:
         _service_missing("RabbitMQ", exc)
 
@@ -178,10 +175,8 @@ class Worker:
 
     def kill(self) -> None:
         """SIGKILL the worker and its pool: what a lost machine looks like to the broker."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=30)
 
 
