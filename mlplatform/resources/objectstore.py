@@ -98,7 +98,11 @@ def write_parquet(frame: pl.DataFrame, path: UPath, s3: S3Resource | None) -> No
 def read_parquet(path: UPath, s3: S3Resource | None) -> pl.DataFrame:
     if s3 is None:
         return pl.read_parquet(path.path)
-    if not path.exists():  # the IO manager skips missing lookback partitions on this
+    try:
+        found = path.exists()
+    except Exception as exc:  # botocore's own errors, raised after its retries
+        raise ObjectStoreError(describe_failure("reach", path, s3, exc)) from exc
+    if not found:  # the IO manager skips missing lookback partitions on this
         raise FileNotFoundError(f"no object at {path}")
     try:
         return pl.read_parquet(str(path), storage_options=polars_options(s3))

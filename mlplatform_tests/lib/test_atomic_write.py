@@ -1,0 +1,54 @@
+"""A process killed mid-write leaves the previous version of a partition readable, and the
+readers of the lake never see the half-written temporary file."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+
+from mlplatform.resources.models import LakeReader
+
+HALF_WRITE = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import polars as pl
+    from mlplatform.lib.atomic import atomic_write
+
+    def write(tmp):
+        pl.DataFrame({"v": list(range(100_000))}).write_parquet(tmp)
+        with open(tmp, "r+b") as f:
+            f.truncate(1000)  # half a Parquet file on disk, as a crash would leave it
+        print("half written", flush=True)
+        time.sleep(120)
+
+    atomic_write(Path(sys.argv[1]), write)
+    """
+)
+
+
+def test_process_killed_mid_write_keeps_the_previous_version(tmp_path: Path):
+    lake = tmp_path / "lake"
+    target = lake / "clean" / "metrics_hourly" / "2026-01-01.parquet"
+    target.parent.mkdir(parents=True)
+    pl.DataFrame({"v": [1, 2, 3]}).write_parquet(target)
+
+    writer = subprocess.Popen(
+        [sys.executable, "-c", HALF_WRITE, str(target)], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout.readline().strip() == "half written"
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(timeout=30)
+
+    leftovers = [p.name for p in target.parent.iterdir() if p != target]
+    assert len(leftovers) == 1 and leftovers[0].startswith(".")  # the torn temporary file
+    assert pl.read_parquet(target)["v"].to_list() == [1, 2, 3]
+    reader = LakeReader(base_path=str(lake))
+    assert reader.partitions("clean", "metrics_hourly") == ["2026-01-01"]
+    assert reader.read("clean", "metrics_hourly", ["2026-01-01"])["v"].to_list() == [1, 2, 3]
+    glob = pl.scan_parquet(str(target.parent / "*.parquet")).collect()  # the warehouse's glob
+    assert glob["v"].to_list() == [1, 2, 3]
