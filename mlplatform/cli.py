@@ -177,10 +177,39 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return _each_series(args, write)
 
 
-def _registry():
+def _resource(key: str):
+    """One resource of the deployment (MLPLATFORM_DEPLOYMENT), its settings resolved."""
+    import dagster as dg
+
     from mlplatform.resources.build import build_resources
 
-    return build_resources()["registry"].open()
+    with dg.build_resources({key: build_resources()[key]}) as resources:
+        return getattr(resources, key)
+
+
+def _registry():
+    return _resource("registry").open()
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+    import polars as pl
+
+    from mlplatform.lib.lake_sql import query_lake
+
+    lake = _resource("lake_reader")
+    tables = lake.tables()
+    try:
+        result = query_lake(args.query, tables, lake.storage_options())
+    except duckdb.Error as exc:
+        print(f"error: {exc}\ntables: {', '.join(sorted(tables)) or 'none yet'}", file=sys.stderr)
+        return 2
+    if args.csv:
+        result.write_csv(sys.stdout)
+    else:
+        with pl.Config(tbl_rows=args.rows, tbl_cols=-1, tbl_width_chars=200):
+            print(result)
+    return 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -259,6 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--output", required=True, help="folder for timestamp,h1..hH")
     forecast.add_argument("--horizon", type=_positive, default=4)
     forecast.set_defaults(run=cmd_forecast)
+    sql = sub.add_parser(
+        "sql", help="DuckDB SQL over the lake (local or S3), tables named layer.table"
+    )
+    sql.add_argument("query", help='e.g. "SELECT count(*) FROM clean.metrics_hourly"')
+    sql.add_argument("--csv", action="store_true", help="write CSV to standard output")
+    sql.add_argument("--rows", type=_positive, default=20, help="rows to print (default 20)")
+    sql.set_defaults(run=cmd_sql)
+
     models = sub.add_parser("models", help="the model registry: list, promote, rollback")
     actions = models.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list")

@@ -91,3 +91,18 @@ def test_features_command_reports_bad_input(tmp_path: Path, capsys):
         == 2
     )
     assert "column 'ts' must be UTC, got time zone None" in capsys.readouterr().err
+
+
+def test_sql_queries_every_lake_table(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("MLPLATFORM_DATA_DIR", str(tmp_path))
+    folder = tmp_path / "lake" / "clean" / "metrics_hourly"
+    folder.mkdir(parents=True)
+    for day, rows in (("2026-01-01", 3), ("2026-01-02", 2)):
+        pl.DataFrame({"resource_id": ["i-1"] * rows, "v": range(rows)}).write_parquet(
+            folder / f"{day}.parquet"
+        )
+    query = "SELECT count(*) AS n, sum(v) AS total FROM clean.metrics_hourly"
+    assert main(["sql", query, "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["n,total", "5,4"]
+    assert main(["sql", "SELECT * FROM clean.nothing"]) == 2
+    assert "tables: clean.metrics_hourly" in capsys.readouterr().err

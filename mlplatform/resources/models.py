@@ -1,5 +1,6 @@
 """The lake read by partition list (for training windows) and the model registry."""
 
+import time
 from functools import lru_cache
 
 import dagster as dg
@@ -7,7 +8,7 @@ import polars as pl
 from dagster_aws.s3 import S3Resource
 
 from mlplatform.lib.registry import Registry
-from mlplatform.resources.objectstore import location, read_parquet
+from mlplatform.resources.objectstore import location, polars_options, read_parquet
 
 
 class LakeReader(dg.ConfigurableResource):
@@ -21,6 +22,22 @@ class LakeReader(dg.ConfigurableResource):
         if not folder.exists():
             return []
         return sorted(p.stem for p in folder.iterdir() if p.name.endswith(".parquet"))
+
+    def tables(self) -> dict[str, str]:
+        """`"layer.table": glob of its partitions` for every table with a partition."""
+        root = location(self.base_path, self.s3)
+        if not root.exists():
+            return {}
+        return {
+            f"{layer.name}.{table.name}": str(table / "*.parquet")
+            for layer in root.iterdir()
+            if layer.is_dir()
+            for table in layer.iterdir()
+            if table.is_dir() and self.partitions(layer.name, table.name)
+        }
+
+    def storage_options(self) -> dict | None:
+        return polars_options(self.s3) if self.s3 is not None else None
 
     def read(self, layer: str, name: str, partition_keys: list[str]) -> pl.DataFrame:
         folder = location(self.base_path, self.s3) / layer / name
@@ -43,4 +60,20 @@ class ModelRegistry(dg.ConfigurableResource):
 @lru_cache(maxsize=4)
 def _registry(tracking_uri: str, artifact_root: str) -> Registry:
     """One client per store and process: MLflow checks its schema when a client first connects."""
-    return Registry(tracking_uri, artifact_root)
+    return open_registry(tracking_uri, artifact_root)
+
+
+def open_registry(tracking_uri: str, artifact_root: str, attempts: int = 4) -> Registry:
+    """MLflow creates its tables on first use and is not safe against several processes doing
+    it at once (workers starting on an empty database collide on CREATE TABLE); the losers
+    wait for the winner and connect again."""
+    for attempt in range(attempts):
+        try:
+            registry = Registry(tracking_uri, artifact_root)
+            registry.client.search_experiments(max_results=1)  # forces the schema check
+            return registry
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2.0 * (attempt + 1))
+    raise AssertionError("unreachable")

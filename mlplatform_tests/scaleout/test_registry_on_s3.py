@@ -1,6 +1,9 @@
 """The scale-out model registry: MLflow's tables in PostgreSQL, the LightGBM text model and its
 metadata as objects in S3; promotion, loading with the checksum, and a tampered object refused."""
 
+import subprocess
+import sys
+
 import lightgbm as lgb
 import numpy as np
 import pytest
@@ -37,3 +40,21 @@ def test_models_live_in_postgres_and_s3(scaleout_env: dict[str, str], pg_databas
     s3_client(scaleout_env).put_object(Bucket=BUCKET, Key=model_keys[0], Body=b"tree\ntampered")
     with pytest.raises(ChecksumMismatch, match="refusing to load"):
         registry.load("demand_forecaster", champion.version)
+
+
+def test_workers_opening_an_empty_registry_at_once_all_connect(pg_database: str, tmp_path):
+    """Two processes make the first connection to an empty MLflow database together, as two
+    workers starting their first monitoring step do: both end up with a working registry."""
+    script = (
+        "import sys; from mlplatform.resources.models import open_registry; "
+        "r = open_registry(sys.argv[1], sys.argv[2]); "
+        "print(len(r.client.search_experiments()))"
+    )
+    url, artifacts = psycopg2_url(pg_database), str(tmp_path / "models")
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, url, artifacts], stdout=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=180)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0]
+    assert all(o.strip() == b"1" for o in outputs)  # MLflow's Default experiment, once

@@ -1,6 +1,8 @@
 """Raw -> clean -> features -> drift for three daily partitions, each run's steps spread over
 two Celery workers, the instance in PostgreSQL and every file in the S3 server."""
 
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -57,6 +59,17 @@ def test_three_partitions_on_two_workers(
         "'ASSET_MATERIALIZATION' AND asset_key = '[\"monitoring\", \"feature_drift\"]'",
     )
     assert sorted(r[0] for r in materialized) == list(DAYS)
+    # SQL over the S3 lake: Polars reads it, DuckDB queries it
+    query = "SELECT count(*) FROM features.resource_hourly"
+    sql = subprocess.run(
+        [str(Path(sys.executable).with_name("mlplatform")), "sql", query, "--csv"],
+        env=scaleout_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert sql.returncode == 0, sql.stderr[-3000:]
+    assert sql.stdout.splitlines()[1] == str((14 + 3) * 8 * 24)
     # both workers ran steps: the runs really were spread over them
     for worker in celery_workers:
         assert worker.text().count("succeeded in") >= 2, worker.text()[-3000:]
