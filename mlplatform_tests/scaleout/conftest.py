@@ -180,10 +180,15 @@ class Worker:
         self.process.wait(timeout=30)
 
 
+def tool(name: str) -> str:
+    """A console script of this environment (dagster, dagster-celery, mlplatform)."""
+    return str(Path(sys.executable).with_name(name))
+
+
 def start_worker(name: str, env: dict[str, str], folder: Path) -> Worker:
     log = folder / f"{name}.log"
     command = [
-        str(Path(sys.executable).with_name("dagster-celery")),
+        tool("dagster-celery"),
         "worker",
         "start",
         "-A",

@@ -3,7 +3,6 @@ started with the `dagster` command line, results read back from S3 and PostgreSQ
 
 import io
 import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import psycopg2
 from mlplatform.lib.features import resource_hourly_features
 from mlplatform.lib.sources.hourly import simulated_hourly
 from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
-from mlplatform_tests.scaleout.conftest import BUCKET, REPO
+from mlplatform_tests.scaleout.conftest import BUCKET, REPO, tool
 
 SIMULATION = SimulationConfig(resources=8, seed=11)
 
@@ -84,7 +83,7 @@ def materialize(
     """`dagster asset materialize` for one partition, as its own process; the run's steps go to
     the Celery workers (the scale-out executor)."""
     command = [
-        str(Path(sys.executable).with_name("dagster")),
+        tool("dagster"),
         "asset",
         "materialize",
         "-m",

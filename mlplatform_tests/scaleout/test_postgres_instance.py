@@ -10,6 +10,7 @@ import pytest
 
 from mlplatform.definitions import ASSETS, CHECKS
 from mlplatform.resources.build import local_resources
+from mlplatform_tests.scaleout.conftest import psycopg2_url
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = ("2026-01-03", "2026-01-04")
@@ -21,10 +22,7 @@ def _instance(tmp_path: Path, url: str, monkeypatch) -> dg.DagsterInstance:
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "deploy" / "scaleout" / "dagster.yaml", home / "dagster.yaml")
-    # SQLAlchemy 2.1 defaults postgresql:// to psycopg 3; dagster-postgres ships psycopg2
-    monkeypatch.setenv(
-        "MLPLATFORM_PG_URL", url.replace("postgresql://", "postgresql+psycopg2://", 1)
-    )
+    monkeypatch.setenv("MLPLATFORM_PG_URL", psycopg2_url(url))
     return dg.DagsterInstance.from_config(str(home))
 
 

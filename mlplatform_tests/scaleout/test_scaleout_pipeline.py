@@ -2,14 +2,13 @@
 two Celery workers, the instance in PostgreSQL and every file in the S3 server."""
 
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from mlplatform_tests.scaleout.conftest import Worker
+from mlplatform_tests.scaleout.conftest import Worker, tool
 from mlplatform_tests.scaleout.deployment import (
     finish,
     land_simulated_days,
@@ -62,7 +61,7 @@ def test_three_partitions_on_two_workers(
     # SQL over the S3 lake: Polars reads it, DuckDB queries it
     query = "SELECT count(*) FROM features.resource_hourly"
     sql = subprocess.run(
-        [str(Path(sys.executable).with_name("mlplatform")), "sql", query, "--csv"],
+        [tool("mlplatform"), "sql", query, "--csv"],
         env=scaleout_env,
         capture_output=True,
         text=True,
