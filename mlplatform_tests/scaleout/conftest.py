@@ -106,8 +106,9 @@ def s3_server() -> Iterator[S3Server]:
     )
     client.create_bucket(Bucket=BUCKET)
     # a restart on the same port keeps the bucket: moto's state lives in this process
-    restartable = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.stop()
+    server._server.server_close()
+    restartable = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     restartable.start()
     try:
         yield S3Server(endpoint, port, restartable)
