@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from mlplatform.automation.jobs import retrain_job, weekly_retrain_schedule
+from mlplatform.automation.jobs import daily_pipeline_job, retrain_job, weekly_retrain_schedule
 from mlplatform.automation.policies import automation_sensor, with_policies
 from mlplatform.automation.sensors import landing_sensor, retrain_sensor
 from mlplatform.defs.clean.assets import clean_partition
@@ -70,7 +70,7 @@ def build_definitions(
     return dg.Definitions(
         assets=dg.map_asset_specs(with_policies, ASSETS),
         asset_checks=CHECKS,
-        jobs=[retrain_job],
+        jobs=[retrain_job, daily_pipeline_job],
         schedules=[weekly_retrain_schedule],
         sensors=[retrain_sensor, landing_sensor, automation_sensor],
         resources=resources if resources is not None else build_resources(),

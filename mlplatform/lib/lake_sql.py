@@ -18,7 +18,7 @@ def query_lake(
     con = duckdb.connect()
     for name, glob in tables.items():
         layer, table = name.split(".", 1)
-        scan = pl.scan_parquet(glob, storage_options=storage_options, allow_missing_columns=True)
+        scan = pl.scan_parquet(glob, storage_options=storage_options, missing_columns="insert")
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
         con.register(f"{layer}__{table}", scan)
         con.execute(f'CREATE VIEW "{layer}"."{table}" AS SELECT * FROM "{layer}__{table}"')

@@ -3,6 +3,7 @@ started with the `dagster` command line, results read back from S3 and PostgreSQ
 
 import io
 import subprocess
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -96,6 +97,68 @@ def materialize(
     return subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+
+
+AUTOMATION = (
+    ("sensor", "landing_sensor"),
+    ("sensor", "automation_sensor"),
+    ("sensor", "retrain_sensor"),
+    ("schedule", "weekly_retrain_schedule"),
+)
+
+
+def stop_automation(env: dict[str, str]) -> None:
+    """Stop the sensors and the schedule (they start running with a deployment), so that the
+    backfill's runs are the only ones: what an operator does with `dagster sensor stop`."""
+    stops = [
+        subprocess.Popen(
+            [tool("dagster"), kind, "stop", name, "-m", "mlplatform.definitions"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for kind, name in AUTOMATION
+    ]
+    for (_, name), stop in zip(AUTOMATION, stops, strict=True):
+        code, out = finish(stop, timeout=120)
+        assert code == 0, f"could not stop {name}:\n{out[-2000:]}"
+
+
+def backfill(env: dict[str, str], job: str, partitions: tuple[str, ...]) -> str:
+    """`dagster job backfill`: one queued run per partition; returns the backfill id."""
+    command = [tool("dagster"), "job", "backfill", "-m", "mlplatform.definitions", "-j", job]
+    command += ["--partitions", ",".join(partitions), "--noprompt"]
+    code, out = finish(
+        subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ),
+        timeout=120,
+    )
+    assert code == 0 and "Launched backfill job" in out, out[-3000:]
+    return out.split("Launched backfill job `", 1)[1].split("`", 1)[0]
+
+
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+def wait_for_runs(instance_db: str, count: int, timeout: float = 600) -> list[str]:
+    """The statuses of the instance's runs once `count` of them have finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        statuses = [s for (s,) in rows(instance_db, "SELECT status FROM runs")]
+        if len(statuses) >= count and all(
+            s in ("SUCCESS", "FAILURE", "CANCELED") for s in statuses
+        ):
+            return statuses
+        time.sleep(2)
+    raise AssertionError(f"runs not finished after {timeout:.0f} s: {statuses}")
 
 
 def finish(process: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:

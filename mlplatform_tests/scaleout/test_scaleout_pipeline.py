@@ -1,38 +1,77 @@
-"""Raw -> clean -> features -> drift for three daily partitions, each run's steps spread over
+"""A backfill of three daily partitions of `daily_pipeline_job` (raw -> clean -> features ->
+drift): queued by `dagster job backfill`, launched by the daemon, each run's steps spread over
 two Celery workers, the instance in PostgreSQL and every file in the S3 server."""
 
+import os
+import signal
 import subprocess
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from mlplatform_tests.scaleout.conftest import Worker, tool
+from mlplatform_tests.scaleout.conftest import REPO, Worker, tool
 from mlplatform_tests.scaleout.deployment import (
-    finish,
+    backfill,
     land_simulated_days,
-    materialize,
     objects,
     rows,
+    stop_automation,
+    wait_for_runs,
     write_history,
 )
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
 
+
+@pytest.fixture
+def daemon(scaleout_env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
+    """`dagster-daemon run` (run queue, backfills), started once the sensors and schedule
+    are stopped so that the backfill's runs are the only ones; yields its log file."""
+    stop_automation(scaleout_env)
+    log = tmp_path / "daemon.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [tool("dagster-daemon"), "run", "-m", "mlplatform.definitions"],
+            cwd=REPO,
+            env=scaleout_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield log
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 HISTORY = date(2026, 1, 1)  # 14 days of clean and features: lookback and drift reference
 DAYS = ("2026-01-15", "2026-01-16", "2026-01-17")
 
 
-def test_three_partitions_on_two_workers(
-    tmp_path: Path, scaleout_env: dict[str, str], celery_workers: list[Worker]
+def test_backfill_of_three_partitions_on_two_workers(
+    tmp_path: Path,
+    scaleout_env: dict[str, str],
+    celery_workers: list[Worker],
+    daemon: Path,
 ):
     write_history(scaleout_env, HISTORY, 14)
     land_simulated_days(scaleout_env, tmp_path / "landing", date.fromisoformat(DAYS[0]), 3)
-    runs = [materialize(scaleout_env, day) for day in DAYS]  # what a backfill launches
-    for day, run in zip(DAYS, runs, strict=True):
-        code, out = finish(run)
-        assert code == 0, f"{day}:\n{out[-4000:]}"
+    backfill_id = backfill(scaleout_env, "daily_pipeline_job", DAYS)
+    instance_db = scaleout_env["MLPLATFORM_PG_URL"]
+    assert wait_for_runs(instance_db, 3) == ["SUCCESS"] * 3, daemon.read_text()[-4000:]
+    tags = rows(
+        instance_db,
+        "SELECT t.value, p.value FROM run_tags t JOIN run_tags p ON p.run_id = t.run_id "
+        "WHERE t.key = 'dagster/backfill' AND p.key = 'dagster/partition'",
+    )
+    assert sorted(tags) == [(backfill_id, day) for day in DAYS]
 
     lake = objects(scaleout_env, "lake/")
     for day in DAYS:
@@ -50,8 +89,6 @@ def test_three_partitions_on_two_workers(
     assert {f"mlplatform/reports/feature_drift/{d}.html" for d in DAYS} <= set(reports)
     assert all(b"<html" in reports[f"mlplatform/reports/feature_drift/{d}.html"] for d in DAYS)
 
-    instance_db = scaleout_env["MLPLATFORM_PG_URL"]
-    assert [r[0] for r in rows(instance_db, "SELECT status FROM runs")] == ["SUCCESS"] * 3
     materialized = rows(
         instance_db,
         "SELECT DISTINCT partition FROM event_logs WHERE dagster_event_type = "
