@@ -154,8 +154,10 @@ def _grid_slots(frame: pl.DataFrame) -> pl.Series | None:
     if frame.is_empty() or not frame.select((epoch % _HOUR_US == 0).all()).item():
         return None
     hours = frame.select("resource_id", h=epoch // _HOUR_US)
+    # maintain_order: the rolling kernels keep running sums over the whole grid, so the order
+    # of resources moves the last digits; a fixed order makes re-runs bit-identical
     spans = (
-        hours.group_by("resource_id")
+        hours.group_by("resource_id", maintain_order=True)
         .agg(first=pl.col("h").min(), length=pl.col("h").max() - pl.col("h").min() + 1)
         .with_columns(base=(pl.col("length") + _PAD).cum_sum() - pl.col("length"))
     )

@@ -172,3 +172,12 @@ def test_column_lineage_covers_every_feature():
     assert sources["request_count_lag_168h"] == ["request_count", "ts", "resource_id"]
     assert sources["hour_of_day_sin"] == ["ts"]
     assert sources["cpu_memory_ratio"] == ["cpu_utilization", "memory_utilization"]
+
+
+def test_features_are_bit_identical_on_every_run():
+    """A re-run of a partition must write the same bytes' worth of values: nothing may depend
+    on the order in which threads happen to finish."""
+    table = hourly_table(resources=300, days=3, seed=4)
+    first = resource_hourly_features(table)
+    for _ in range(5):
+        assert resource_hourly_features(table).equals(first)
