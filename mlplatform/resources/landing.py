@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -34,40 +35,26 @@ class LandingZone(dg.ConfigurableResource):
     def files(self, source: str, day: date) -> list[LandingFile]:
         """Every file of the day's folder, hidden and temporary files aside; an unsupported
         extension is listed too, so that it is reported rather than silently skipped."""
-        root = self._root()
-        folder = root / source / day.isoformat()
-        if not folder.is_dir():
-            return []
-        found = []
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            if any(part.startswith(".") for part in path.relative_to(folder).parts):
-                continue
-            stat = path.stat()
-            found.append(
-                LandingFile(
-                    path=str(path),
-                    name=path.relative_to(root).as_posix(),
-                    arrived_at=datetime.fromtimestamp(stat.st_mtime, UTC),
-                    size=stat.st_size,
-                )
+        root = self._root()  # one path object: relative_to compares their S3 options
+        return [
+            LandingFile(
+                path=str(path),
+                name=path.relative_to(root).as_posix(),
+                arrived_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+                size=stat.st_size,
             )
-        return found
+            for path, stat in _visible_files(root / source / day.isoformat())
+        ]
 
     def latest_arrivals(self) -> dict[str, tuple[str, float]]:
         """Per day folder (`<source>/<day>`) with files: (its path, newest file mtime)."""
         latest: dict[str, tuple[str, float]] = {}
         root = self._root()
-        if not root.is_dir():
-            return latest
         for source in ("metrics", "cost"):
             if not (root / source).is_dir():
                 continue
             for folder in sorted(p for p in (root / source).iterdir() if p.is_dir()):
-                times = [
-                    p.stat().st_mtime
-                    for p in folder.rglob("*")
-                    if p.is_file() and not p.name.startswith(".")
-                ]
+                times = [stat.st_mtime for _, stat in _visible_files(folder)]
                 if times:
                     before = latest.get(folder.name, ("", 0.0))[1]
                     latest[folder.name] = (str(folder), max(before, *times))
@@ -79,3 +66,14 @@ class LandingZone(dg.ConfigurableResource):
 
     def read(self, file: LandingFile) -> bytes:
         return location(file.path, self.s3).read_bytes()
+
+
+def _visible_files(folder: UPath) -> list[tuple[UPath, Any]]:
+    """(path, stat) of every file below `folder`, in name order, none under a hidden name."""
+    if not folder.is_dir():
+        return []
+    return [
+        (path, path.stat())
+        for path in sorted(p for p in folder.rglob("*") if p.is_file())
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    ]
