@@ -77,10 +77,11 @@ class ObjectStoreError(RuntimeError):
     """An object could not be read or written after the retries."""
 
 
-def describe_failure(action: str, path: UPath, s3: S3Resource | None, exc: Exception) -> str:
-    where = (s3.endpoint_url if s3 and s3.endpoint_url else "AWS S3") if s3 else "local disk"
-    attempts = f" after {s3.max_attempts} attempts with backoff" if s3 else ""
-    return f"could not {action} {path} at {where}{attempts}: {exc}"
+def describe_failure(action: str, path: UPath, s3: S3Resource, exc: Exception) -> str:
+    where = s3.endpoint_url or "AWS S3"
+    return (
+        f"could not {action} {path} at {where} after {s3.max_attempts} attempts with backoff: {exc}"
+    )
 
 
 def write_parquet(frame: pl.DataFrame, path: UPath, s3: S3Resource | None) -> None:
