@@ -78,24 +78,25 @@ def objects(env: dict[str, str], prefix: str) -> dict[str, bytes]:
     }
 
 
+def dagster(env: dict[str, str], *args: str) -> subprocess.Popen:
+    """The `dagster` command on this code location, as its own process, output captured."""
+    return subprocess.Popen(
+        [tool("dagster"), *args, "-m", "mlplatform.definitions"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def materialize(
     env: dict[str, str], partition: str, select: tuple[str, ...] = PIPELINE
 ) -> subprocess.Popen:
-    """`dagster asset materialize` for one partition, as its own process; the run's steps go to
-    the Celery workers (the scale-out executor)."""
-    command = [
-        tool("dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "mlplatform.definitions",
-        "--select",
-        ",".join(select),
-        "--partition",
-        partition,
-    ]
-    return subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    """`dagster asset materialize` for one partition; the run's steps go to the Celery
+    workers (the scale-out executor)."""
+    return dagster(
+        env, "asset", "materialize", "--select", ",".join(select), "--partition", partition
     )
 
 
@@ -110,17 +111,7 @@ AUTOMATION = (
 def stop_automation(env: dict[str, str]) -> None:
     """Stop the sensors and the schedule (they start running with a deployment), so that the
     backfill's runs are the only ones: what an operator does with `dagster sensor stop`."""
-    stops = [
-        subprocess.Popen(
-            [tool("dagster"), kind, "stop", name, "-m", "mlplatform.definitions"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for kind, name in AUTOMATION
-    ]
+    stops = [dagster(env, kind, "stop", name) for kind, name in AUTOMATION]
     for (_, name), stop in zip(AUTOMATION, stops, strict=True):
         code, out = finish(stop, timeout=120)
         assert code == 0, f"could not stop {name}:\n{out[-2000:]}"
@@ -128,19 +119,10 @@ def stop_automation(env: dict[str, str]) -> None:
 
 def backfill(env: dict[str, str], job: str, partitions: tuple[str, ...]) -> str:
     """`dagster job backfill`: one queued run per partition; returns the backfill id."""
-    command = [tool("dagster"), "job", "backfill", "-m", "mlplatform.definitions", "-j", job]
-    command += ["--partitions", ",".join(partitions), "--noprompt"]
-    code, out = finish(
-        subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        ),
-        timeout=120,
+    run = dagster(
+        env, "job", "backfill", "-j", job, "--partitions", ",".join(partitions), "--noprompt"
     )
+    code, out = finish(run, timeout=120)
     assert code == 0 and "Launched backfill job" in out, out[-3000:]
     return out.split("Launched backfill job `", 1)[1].split("`", 1)[0]
 
@@ -153,9 +135,7 @@ def wait_for_runs(instance_db: str, count: int, timeout: float = 600) -> list[st
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         statuses = [s for (s,) in rows(instance_db, "SELECT status FROM runs")]
-        if len(statuses) >= count and all(
-            s in ("SUCCESS", "FAILURE", "CANCELED") for s in statuses
-        ):
+        if len(statuses) >= count and all(s in FINISHED for s in statuses):
             return statuses
         time.sleep(2)
     raise AssertionError(f"runs not finished after {timeout:.0f} s: {statuses}")
