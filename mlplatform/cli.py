@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from mlplatform.settings import data_dir
+from mlplatform.settings import data_dir, explicit_partitions_start
 
 
 def _date(text: str) -> date:
@@ -30,6 +30,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
 
     out = Path(args.out) if args.out else data_dir() / "landing"
+    first_partition = explicit_partitions_start()
+    if first_partition is not None and args.start < first_partition:
+        print(
+            f"warning: days before MLPLATFORM_PARTITIONS_START={first_partition} are no "
+            "partition of the deployment and will not be ingested",
+            file=sys.stderr,
+        )
     config = SimulationConfig(
         resources=args.resources, seed=args.seed, drift_start=args.drift_start
     )
@@ -56,6 +63,13 @@ def cmd_seed(args: argparse.Namespace) -> int:
         return 0
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     args.start = yesterday - timedelta(days=args.days - 1)
+    first_partition = explicit_partitions_start()
+    if first_partition is not None and first_partition > args.start:
+        args.start = first_partition  # seed only days the deployment has partitions for
+        args.days = (yesterday - first_partition).days + 1
+        if args.days < 1:
+            print(f"MLPLATFORM_PARTITIONS_START={first_partition} is after yesterday; not seeding")
+            return 0
     args.out, args.drift_start = str(landing), None
     return cmd_simulate(args)
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from mlplatform.lib.sources.landing_days import first_landing_day
 
 DEPLOYMENTS = ("local", "scaleout")
 
@@ -20,6 +23,53 @@ def deployment() -> str:
 def data_dir() -> Path:
     """`MLPLATFORM_DATA_DIR` (default `./data`): landing zone, lake, warehouse, models, reports."""
     return Path(os.environ.get("MLPLATFORM_DATA_DIR", "data")).resolve()
+
+
+def catchup_days() -> int:
+    """`MLPLATFORM_CATCHUP_DAYS` (default 90): automation builds every missing partition of the
+    last this many days, and no older one (a person backfills older history on purpose)."""
+    return _positive_int("MLPLATFORM_CATCHUP_DAYS", 90)
+
+
+def automation_interval_seconds() -> int:
+    """`MLPLATFORM_AUTOMATION_INTERVAL_SECONDS` (default 60): how often the sensors and the
+    automation conditions are evaluated; each layer waits at most one interval for the last."""
+    return _positive_int("MLPLATFORM_AUTOMATION_INTERVAL_SECONDS", 60)
+
+
+def explicit_partitions_start() -> date | None:
+    """`MLPLATFORM_PARTITIONS_START` (YYYY-MM-DD), where the operator has set one."""
+    text = os.environ.get("MLPLATFORM_PARTITIONS_START")
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"MLPLATFORM_PARTITIONS_START must be YYYY-MM-DD, got {text!r}") from None
+
+
+def partitions_start(today: date | None = None) -> date:
+    """The first daily partition: `MLPLATFORM_PARTITIONS_START` where set; otherwise, on the
+    embedded default, the first day the landing zone holds (so a fresh deployment shows the
+    days it has, and `seed` and `simulate` decide it by what they write); otherwise the start of
+    the catch-up window. The scale-out deployment does not list S3 while its code loads: set
+    the variable there, or it starts `MLPLATFORM_CATCHUP_DAYS` ago."""
+    explicit = explicit_partitions_start()
+    if explicit is not None:
+        return explicit
+    today = today or datetime.now(UTC).date()
+    if deployment() == "local":
+        return first_landing_day(data_dir() / "landing") or today
+    return today - timedelta(days=catchup_days())
+
+
+def _positive_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
+# The tests' simulated days are in January 2026; partitions are read when the code loads.
+os.environ.setdefault("MLPLATFORM_PARTITIONS_START", "2026-01-01")
+
+from mlplatform.lib.sources.simulator import (
+    SimulationConfig,
+    simulate,
+    write_landing_day,
+)
 
 NAB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
 ARRIVED = datetime(2026, 1, 4, 12, tzinfo=UTC)

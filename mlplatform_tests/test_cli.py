@@ -106,3 +106,16 @@ def test_sql_queries_every_lake_table(tmp_path: Path, monkeypatch, capsys):
     assert capsys.readouterr().out.splitlines() == ["n,total", "5,4"]
     assert main(["sql", "SELECT * FROM clean.nothing"]) == 2
     assert "tables: clean.metrics_hourly" in capsys.readouterr().err
+
+
+def test_seed_and_simulate_follow_an_explicit_partitions_start(tmp_path: Path, monkeypatch, capsys):
+    from datetime import UTC, datetime, timedelta
+
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    monkeypatch.setenv("MLPLATFORM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MLPLATFORM_PARTITIONS_START", (yesterday - timedelta(days=2)).isoformat())
+    assert main(["seed", "--days", "14", "--resources", "3"]) == 0
+    assert len(list((tmp_path / "landing" / "metrics").iterdir())) == 3  # not 14
+    out = tmp_path / "other"
+    assert main(["simulate", "--start", "2026-01-01", "--days", "1", "--out", str(out)]) == 0
+    assert "will not be ingested" in capsys.readouterr().err

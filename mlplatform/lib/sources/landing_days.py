@@ -1,0 +1,78 @@
+"""Which days a local landing zone holds, read from its folder names alone."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+SOURCES = ("metrics", "cost")
+
+
+def landing_days(root: Path) -> list[date]:
+    """Every `<source>/<YYYY-MM-DD>/` folder below `root` that holds a visible file, sorted.
+    Folders whose name is not a date are not days, and are left for the readers to report."""
+    days: set[date] = set()
+    for source in SOURCES:
+        folder = root / source
+        if not folder.is_dir():
+            continue
+        for day_folder in folder.iterdir():
+            try:
+                day = date.fromisoformat(day_folder.name)
+            except ValueError:
+                continue
+            if day_folder.is_dir() and any(
+                f.is_file() and not f.name.startswith(".") for f in day_folder.rglob("*")
+            ):
+                days.add(day)
+    return sorted(days)
+
+
+def first_landing_day(root: Path) -> date | None:
+    days = landing_days(root)
+    return days[0] if days else None
+
+
+@dataclass(frozen=True)
+class IngestionPlan:
+    """What the landing sensor asks for on one tick, and its next cursor."""
+
+    days: list[str]  # partitions to ingest, oldest first
+    empty: list[str]  # of those, closed days with no file at all
+    outside: list[str]  # days with files that are no partition of the window: not ingested
+    deferred: int  # due days left for the next tick by the per-tick bound
+    seen: dict[str, float]  # the cursor: per day, the newest arrival ingested (0.0: empty)
+
+
+def plan_ingestion(
+    arrivals: Mapping[str, float],
+    seen: Mapping[str, float],
+    partitions: Sequence[str],
+    window_start: str,
+    empty_due_through: str,
+    max_days: int,
+) -> IngestionPlan:
+    """Days whose files are new or changed since they were last ingested, and closed days of
+    the window with no file at all once `empty_due_through` has passed them (an empty raw
+    partition says "nothing landed" and lets the days after it build their lookback).
+
+    `arrivals` maps a day to its newest file's modification time; `seen` is the cursor; days
+    are ISO dates, so they compare as strings. At most `max_days` are planned; the oldest go
+    first, since a day's features look back at the days before it."""
+    in_window = [d for d in partitions if d >= window_start]
+    valid = set(in_window)
+    changed = {d for d, t in arrivals.items() if t > seen.get(d, -1.0)}
+    outside = sorted(d for d in changed if d not in valid)
+    quiet = {d for d in in_window if d not in arrivals and d not in seen and d <= empty_due_through}
+    due = sorted((changed & valid) | quiet)
+    planned = due[:max_days]
+    cursor = dict(seen)
+    cursor.update({d: arrivals[d] for d in outside})
+    cursor.update({d: arrivals.get(d, 0.0) for d in planned})
+    return IngestionPlan(
+        days=planned,
+        empty=[d for d in planned if d in quiet],
+        outside=outside,
+        deferred=len(due) - len(planned),
+        seen=cursor,
+    )
