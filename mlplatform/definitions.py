@@ -3,8 +3,12 @@
 import dagster as dg
 
 from mlplatform.automation.jobs import daily_pipeline_job, retrain_job, weekly_retrain_schedule
-from mlplatform.automation.policies import automation_sensor, with_policies
-from mlplatform.automation.sensors import landing_sensor, retrain_sensor
+from mlplatform.automation.policies import automation_sensor, policies_for
+from mlplatform.automation.sensors import (
+    build_first_training_sensor,
+    build_landing_sensor,
+    retrain_sensor,
+)
 from mlplatform.defs.clean.assets import clean_partition
 from mlplatform.defs.clean.checks import clean_checks
 from mlplatform.defs.features.assets import cost_daily_features, resource_hourly
@@ -19,7 +23,7 @@ from mlplatform.defs.serving.assets import (
     demand_forecasts,
 )
 from mlplatform.resources.build import build_resources
-from mlplatform.settings import deployment
+from mlplatform.settings import automation_interval_seconds, catchup_days, deployment
 
 ASSETS = [
     cloudwatch_metrics,
@@ -48,11 +52,14 @@ CELERY_RELIABILITY = {
 }
 
 
-def build_executor() -> dg.ExecutorDefinition | None:
-    """Scale-out: every step a Celery task on the workers (`deploy/scaleout/`); the broker
-    URL, a secret, is read from MLPLATFORM_CELERY_BROKER when a run starts."""
+def build_executor() -> dg.ExecutorDefinition:
+    """Embedded default: every step in the run's own process. A step's work is seconds, and a
+    process per step (Dagster's default) spends about as long again importing the stack, on a
+    machine whose cores the concurrent runs already share. Scale-out: every step a Celery task
+    on the workers (`deploy/scaleout/`); the broker URL, a secret, is read from
+    MLPLATFORM_CELERY_BROKER when a run starts."""
     if deployment() == "local":
-        return None  # Dagster's default: steps in subprocesses of the run
+        return dg.in_process_executor
     from dagster_celery import celery_executor
 
     return celery_executor.configured(
@@ -67,12 +74,18 @@ def build_executor() -> dg.ExecutorDefinition | None:
 def build_definitions(
     resources: dict | None = None, executor: dg.ExecutorDefinition | None = None
 ) -> dg.Definitions:
+    interval, window = automation_interval_seconds(), catchup_days()
     return dg.Definitions(
-        assets=dg.map_asset_specs(with_policies, ASSETS),
+        assets=dg.map_asset_specs(policies_for(window), ASSETS),
         asset_checks=CHECKS,
         jobs=[retrain_job, daily_pipeline_job],
         schedules=[weekly_retrain_schedule],
-        sensors=[retrain_sensor, landing_sensor, automation_sensor],
+        sensors=[
+            build_landing_sensor(interval, window),
+            automation_sensor(interval),
+            build_first_training_sensor(interval),
+            retrain_sensor,
+        ],
         resources=resources if resources is not None else build_resources(),
         executor=executor if executor is not None else build_executor(),
     )

@@ -1,10 +1,9 @@
 """Freshness and automation, applied once at the root: one policy per layer."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import dagster as dg
-
-DAILY_INGESTION_CRON = "30 0 * * *"  # UTC: half an hour after a day's partition closes
 
 # A daily partition is due within a day of closing; downstream layers get a little more.
 FRESHNESS: dict[str, dg.FreshnessPolicy] = {
@@ -30,33 +29,81 @@ FRESHNESS: dict[str, dg.FreshnessPolicy] = {
 }
 DEFAULT_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=2))
 
-_DOWNSTREAM = (
-    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
-)
-AUTOMATION: dict[str, dg.AutomationCondition | None] = {
-    "raw": dg.AutomationCondition.on_cron(DAILY_INGESTION_CRON),
-    "clean": _DOWNSTREAM,
-    "features": _DOWNSTREAM,
-    "serving": _DOWNSTREAM,
-    "monitoring": _DOWNSTREAM,
-    "models": None,  # retraining is a decision: the retrain job, not every new partition
-}
 
+def catch_up(window_days: int) -> dg.AutomationCondition:
+    """Every missing partition of the last `window_days` days, not only the latest one (which
+    is all `eager()` targets), and a partition again when a dependency is updated.
 
-def with_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """The layer's freshness policy and automation condition, unless the asset sets its own."""
-    layer = spec.key.path[0]
-    return spec.replace_attributes(
-        freshness_policy=spec.freshness_policy or FRESHNESS.get(layer, DEFAULT_FRESHNESS),
-        automation_condition=spec.automation_condition or AUTOMATION.get(layer),
+    - A partition whose last run failed is left alone until a dependency changes: no retry
+      loop. A person can still launch it.
+    - Dependencies older than the window never block: a lookback reaching back before the
+      window (or before the first partition) reads what exists.
+    - Models are not data: a retrained model does not re-run history (the rows of a day keep
+      the model version that served them); a missing model still blocks.
+    - Blocking checks of the dependencies must have passed.
+    """
+    in_window = dg.AutomationCondition.in_latest_time_window(
+        lookback_delta=timedelta(days=window_days)
     )
+    missing_in_window = dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.missing() & in_window & ~dg.AutomationCondition.will_be_requested()
+    )
+    dependency_updated = (
+        dg.AutomationCondition.any_deps_updated()
+        .ignore(dg.AssetSelection.groups("models"))
+        .since_last_handled()
+    )
+    return (
+        in_window
+        & (
+            (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed())
+            | dependency_updated
+        )
+        & ~missing_in_window
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+        & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    ).with_label(f"catch_up({window_days} days)")
 
 
-# Declarative automation runs by default: its sensor starts RUNNING with the deployment.
-automation_sensor = dg.AutomationConditionSensorDefinition(
-    "automation_sensor",
-    target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
-    description="Evaluates every asset's automation condition (on_cron raw, eager downstream).",
-)
+def automation(window_days: int) -> dict[str, dg.AutomationCondition | None]:
+    """Per layer. raw has none: `landing_sensor` is its one trigger, since only it sees files
+    arrive. Models train first on their own (`first_training_sensor`); after that a retrain is
+    a decision (`retrain_sensor`, the weekly schedule), not a reaction to every partition."""
+    downstream = catch_up(window_days)
+    return {
+        "raw": None,
+        "clean": downstream,
+        "features": downstream,
+        "serving": downstream,
+        "monitoring": downstream,
+        "models": None,
+    }
+
+
+def policies_for(window_days: int) -> Callable[[dg.AssetSpec], dg.AssetSpec]:
+    """The layer's freshness policy and automation condition, unless the asset sets its own."""
+    conditions = automation(window_days)
+
+    def with_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
+        layer = spec.key.path[0]
+        return spec.replace_attributes(
+            freshness_policy=spec.freshness_policy or FRESHNESS.get(layer, DEFAULT_FRESHNESS),
+            automation_condition=spec.automation_condition or conditions.get(layer),
+        )
+
+    return with_policies
+
+
+def automation_sensor(interval_seconds: int) -> dg.AutomationConditionSensorDefinition:
+    """Declarative automation runs by default: its sensor starts RUNNING with the deployment.
+    The partitions one tick requests go out as one backfill, which the daemon launches within
+    the run queue's limit (`max_concurrent_runs` in dagster.yaml): a catch-up is no storm."""
+    return dg.AutomationConditionSensorDefinition(
+        "automation_sensor",
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=interval_seconds,
+        emit_backfills=True,
+        description="Evaluates every asset's automation condition: catch_up below raw.",
+    )

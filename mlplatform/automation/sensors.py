@@ -1,4 +1,4 @@
-"""Sensors: retrain on failing monitoring checks, and turn new landing files into runs."""
+"""Sensors: landing files into raw runs, first trainings, and retrains on failing checks."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -7,6 +7,7 @@ import dagster as dg
 
 from mlplatform.automation.jobs import retrain_job
 from mlplatform.automation.partitions import daily_partitions
+from mlplatform.defs.models.assets import MODEL_INPUTS, TrainingConfig
 from mlplatform.defs.monitoring.checks import (
     FEATURE_DRIFT,
     FEATURE_DRIFT_CHECK,
@@ -14,8 +15,11 @@ from mlplatform.defs.monitoring.checks import (
     MODEL_PERFORMANCE,
     MODEL_PERFORMANCE_CHECK,
 )
-from mlplatform.lib.retrain import CheckFailure, RetrainState, decide
+from mlplatform.lib.registry import CHAMPION
+from mlplatform.lib.retrain import CheckFailure, RetrainState, decide, first_trainings
+from mlplatform.lib.sources.landing_days import plan_ingestion
 from mlplatform.resources.landing import LandingZone
+from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.monitoring import MonitoringPolicy
 
 # Both checks watch the demand forecaster's inputs and accuracy.
@@ -85,28 +89,123 @@ def retrain_sensor(
 
 
 RAW_ASSETS = [dg.AssetKey(["raw", "cloudwatch_metrics"]), dg.AssetKey(["raw", "cost_usage"])]
+# A closed day with no file yet is ingested empty after this long: late files still re-ingest.
+EMPTY_DAY_GRACE = timedelta(hours=2)
+MAX_DAYS_PER_TICK = 31
 
 
-@dg.sensor(
-    asset_selection=dg.AssetSelection.assets(*RAW_ASSETS),
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="A new or changed file in landing/<source>/<day>/ re-ingests that day's partition.",
-)
-def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
-    seen: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
-    partitions = set(daily_partitions.get_partition_keys())
-    requests, newest = [], dict(seen)
-    for day, (folder, latest) in landing.latest_arrivals().items():
-        if latest <= seen.get(day, 0.0):
-            continue
-        newest[day] = latest
-        if day not in partitions:
-            context.log.warning(f"{folder}: {day} is not a partition of this deployment; skipped")
-            continue
-        requests.append(day)
-    run_requests = [
-        dg.RunRequest(partition_key=day, run_key=f"landing:{day}:{newest[day]:.6f}")
-        for day in sorted(set(requests))
-    ]
-    return dg.SensorResult(run_requests=run_requests, cursor=json.dumps(newest, sort_keys=True))
+def build_landing_sensor(
+    interval_seconds: int, window_days: int, max_days_per_tick: int = MAX_DAYS_PER_TICK
+) -> dg.SensorDefinition:
+    """raw's one trigger. Declarative automation cannot see files arrive; this sensor does, and
+    also ingests the window's closed days that received nothing, so that every day of the window
+    has a raw partition and the days after a quiet one are not held up by their lookback."""
+
+    @dg.sensor(
+        name="landing_sensor",
+        asset_selection=dg.AssetSelection.assets(*RAW_ASSETS),
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "New or changed files in landing/<source>/<day>/ re-ingest that day's partition; a "
+            f"closed day of the last {window_days} days with no file is ingested empty after "
+            f"{EMPTY_DAY_GRACE}. At most {max_days_per_tick} days a tick, oldest first."
+        ),
+    )
+    def landing_sensor(
+        context: dg.SensorEvaluationContext, landing: LandingZone
+    ) -> dg.SensorResult:
+        now = datetime.now(UTC)
+        seen: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
+        arrivals = landing.latest_arrivals()
+        plan = plan_ingestion(
+            arrivals={day: latest for day, (_, latest) in arrivals.items()},
+            seen=seen,
+            partitions=daily_partitions.get_partition_keys(current_time=now),
+            window_start=(now - timedelta(days=window_days)).date().isoformat(),
+            empty_due_through=(now - EMPTY_DAY_GRACE - timedelta(days=1)).date().isoformat(),
+            max_days=max_days_per_tick,
+        )
+        for day in plan.outside:
+            context.log.warning(
+                f"{arrivals[day][0]}: {day} is not a partition of the last {window_days} days; "
+                "not ingested (backfill it from the UI to take it in)"
+            )
+        if plan.empty:
+            context.log.info(f"no landing files for {', '.join(plan.empty)}: ingested empty")
+        if plan.deferred:
+            context.log.info(f"{plan.deferred} more day(s) next tick")
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(partition_key=day, run_key=f"landing:{day}:{plan.seen[day]:.6f}")
+                for day in plan.days
+            ],
+            cursor=json.dumps(plan.seen, sort_keys=True),
+        )
+
+    return landing_sensor
+
+
+_IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def build_first_training_sensor(interval_seconds: int) -> dg.SensorDefinition:
+    """A model that has never had a champion trains as soon as its input has
+    `min_training_days` partitions, so serving and monitoring can start with nobody clicking."""
+    min_days = TrainingConfig().min_training_days
+
+    @dg.sensor(
+        name="first_training_sensor",
+        job=retrain_job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Trains each model that has no champion yet once its input has "
+            f"{min_days} materialized partitions (min_training_days)."
+        ),
+    )
+    def first_training_sensor(
+        context: dg.SensorEvaluationContext, lake_reader: LakeReader, registry: ModelRegistry
+    ) -> dg.SensorResult | dg.SkipReason:
+        inputs = set(MODEL_INPUTS.values())
+        for run in context.instance.get_runs(filters=dg.RunsFilter(statuses=_IN_FLIGHT)):
+            if run.job_name == retrain_job.name:
+                return dg.SkipReason("a retrain_job run is queued or running")
+            if inputs & set(run.asset_selection or ()):
+                # the catch-up is still writing the training data: train once, on all of it
+                return dg.SkipReason(f"run {run.run_id} is still building a model input")
+        input_days = {
+            model: len(lake_reader.partitions(*key.path)) for model, key in MODEL_INPUTS.items()
+        }
+        store = registry.open()
+        with_champion = {m for m in MODEL_INPUTS if store.by_alias(m, CHAMPION) is not None}
+        due = first_trainings(input_days, with_champion, min_days)
+        if not due:
+            waiting = {m: d for m, d in input_days.items() if m not in with_champion}
+            return dg.SkipReason(
+                f"no model waits for its first training (partitions of its input: {waiting})"
+                if waiting
+                else "every model has a champion"
+            )
+        days = min(input_days[m] for m in due)
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    # one attempt per model set and amount of data: a failed first training is
+                    # tried again when another partition lands, not in a loop
+                    run_key=f"first_training:{'+'.join(due)}:{days}",
+                    asset_selection=[dg.AssetKey(["models", m]) for m in due],
+                    tags={
+                        "mlplatform/trigger": "first_training",
+                        "mlplatform/model": ",".join(due),
+                    },
+                )
+            ]
+        )
+
+    return first_training_sensor

@@ -73,3 +73,15 @@ def decide(
             )
         )
     return requests, skipped
+
+
+def first_trainings(
+    input_days: dict[str, int], with_champion: set[str], min_days: int
+) -> list[str]:
+    """Models that have never had a champion and whose input now has `min_days` partitions:
+    these train on their own. Any later retrain is `decide`'s call or the schedule's."""
+    return sorted(
+        model
+        for model, days in input_days.items()
+        if model not in with_champion and days >= min_days
+    )

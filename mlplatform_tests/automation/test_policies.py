@@ -1,4 +1,4 @@
-"""Freshness on every asset, and declarative automation that follows the data downstream."""
+"""Freshness on every asset, and declarative automation that catches up on every missing day."""
 
 from datetime import date, timedelta
 from pathlib import Path
@@ -10,45 +10,94 @@ from mlplatform.definitions import ASSETS, CHECKS, build_definitions
 from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
 from mlplatform.resources.build import local_resources
 
+CLEAN = dg.AssetKey(["clean", "metrics_hourly"])
+FEATURES = dg.AssetKey(["features", "resource_hourly"])
+
 
 def test_every_asset_has_a_freshness_policy_and_layers_automate(tmp_path: Path):
     graph = build_definitions(local_resources(tmp_path)).resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.freshness_policy is not None, key
-        if key.path[0] == "models":
-            assert node.automation_condition is None  # retraining is the retrain job's call
+        if key.path[0] in ("models", "raw"):
+            # models: first_training_sensor, then retrain decisions; raw: landing_sensor
+            assert node.automation_condition is None, key
         else:
-            assert node.automation_condition is not None, key
+            assert "catch_up" in node.automation_condition.get_label(), key
 
 
-def test_new_raw_partition_requests_clean_once_its_checks_allow(tmp_path: Path):
-    latest = daily_partitions.get_last_partition_key()
-    assert latest is not None
+def _materialize_raw(tmp_path: Path, instance: dg.DagsterInstance, day: str) -> bool:
+    return dg.materialize(
+        [*ASSETS, *CHECKS],
+        partition_key=day,
+        selection=dg.AssetSelection.groups("raw"),
+        resources=local_resources(tmp_path),
+        instance=instance,
+        raise_on_error=False,
+    ).success
+
+
+def test_every_missing_day_is_caught_up_not_only_the_latest(tmp_path: Path):
+    keys = daily_partitions.get_partition_keys()
+    days = keys[-4:]
     config = SimulationConfig(resources=5, seed=1)
-    first = date.fromisoformat(latest) - timedelta(days=1)
-    for day in simulate(config, first, 2):
+    for day in simulate(config, date.fromisoformat(days[0]), len(days)):
         write_landing_day(day, tmp_path / "landing", config)
     defs = build_definitions(local_resources(tmp_path))
     instance = dg.DagsterInstance.ephemeral()
     before = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-    result = dg.materialize(
-        [*ASSETS, *CHECKS],
-        partition_key=latest,
-        selection=dg.AssetSelection.groups("raw"),
-        resources=local_resources(tmp_path),
-        instance=instance,
-    )
-    assert result.success
+    assert before.get_requested_partitions(CLEAN) == set()  # no raw yet: nothing to clean
+    for day in days:
+        assert _materialize_raw(tmp_path, instance, day)
     evaluation = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, cursor=before.cursor
     )
-    requested = {
-        key.to_user_string(): evaluation.get_requested_partitions(key)
-        for key in (
-            dg.AssetKey(["clean", "metrics_hourly"]),
-            dg.AssetKey(["features", "resource_hourly"]),
-        )
-    }
-    assert requested["clean/metrics_hourly"] == {latest}
-    assert requested["features/resource_hourly"] == set()  # waits for clean and its checks
+    assert evaluation.get_requested_partitions(CLEAN) == set(days)
+    # features wait for clean and its blocking checks; their lookback before the
+    # first partition does not hold them up (tested by the hands-off test end to end)
+    assert evaluation.get_requested_partitions(FEATURES) == set()
+
+
+def test_days_older_than_the_window_are_left_to_a_person(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("MLPLATFORM_CATCHUP_DAYS", "3")
+    keys = daily_partitions.get_partition_keys()
+    old, recent = keys[-10], keys[-1]
+    config = SimulationConfig(resources=3, seed=2)
+    for first in (old, recent):
+        for day in simulate(config, date.fromisoformat(first), 1):
+            write_landing_day(day, tmp_path / "landing", config)
+    defs = build_definitions(local_resources(tmp_path))
+    instance = dg.DagsterInstance.ephemeral()
+    for day in (old, recent):
+        assert _materialize_raw(tmp_path, instance, day)
+    evaluation = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert evaluation.get_requested_partitions(CLEAN) == {recent}
+    assert date.fromisoformat(recent) - date.fromisoformat(old) > timedelta(days=3)
+
+
+def test_a_failed_partition_is_not_retried_until_its_input_changes(tmp_path: Path):
+    day = daily_partitions.get_partition_keys()[-1]
+    config = SimulationConfig(resources=3, seed=3)
+    for simulated in simulate(config, date.fromisoformat(day), 1):
+        write_landing_day(simulated, tmp_path / "landing", config)
+    defs = build_definitions(local_resources(tmp_path))
+    instance = dg.DagsterInstance.ephemeral()
+    assert _materialize_raw(tmp_path, instance, day)
+    assert dg.evaluate_automation_conditions(defs=defs, instance=instance).get_requested_partitions(
+        CLEAN
+    ) == {day}
+    (tmp_path / "lake" / "raw" / "cloudwatch_metrics" / f"{day}.parquet").unlink()
+    failed = dg.materialize(
+        [*ASSETS, *CHECKS],
+        partition_key=day,
+        selection=dg.AssetSelection.groups("clean"),
+        resources=local_resources(tmp_path),
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not failed.success
+    again = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert again.get_requested_partitions(CLEAN) == set()
+    assert _materialize_raw(tmp_path, instance, day)  # new input: the day is due again
+    after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=again.cursor)
+    assert after.get_requested_partitions(CLEAN) == {day}

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from mlplatform.lib.retrain import CheckFailure, RetrainState, decide
+from mlplatform.lib.retrain import CheckFailure, RetrainState, decide, first_trainings
 
 NOW = datetime(2026, 2, 1, 12, tzinfo=UTC)
 COOLDOWN = timedelta(hours=72)
@@ -42,3 +42,10 @@ def test_cooldown_per_model_and_the_cursor_survives_a_restart():
     assert requests == [] and "cooldown" in skipped[0]
     later, _ = decide([failure(9)], restored, NOW + timedelta(hours=73), COOLDOWN)
     assert len(later) == 1
+
+
+def test_first_training_waits_for_enough_partitions_and_only_without_a_champion():
+    days = {"demand_forecaster": 7, "cost_forecaster": 6, "anomaly_detector": 9}
+    assert first_trainings(days, set(), 7) == ["anomaly_detector", "demand_forecaster"]
+    assert first_trainings(days, {"demand_forecaster"}, 7) == ["anomaly_detector"]
+    assert first_trainings(days, set(days), 7) == []

@@ -103,6 +103,7 @@ def materialize(
 AUTOMATION = (
     ("sensor", "landing_sensor"),
     ("sensor", "automation_sensor"),
+    ("sensor", "first_training_sensor"),
     ("sensor", "retrain_sensor"),
     ("schedule", "weekly_retrain_schedule"),
 )

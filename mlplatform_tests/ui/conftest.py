@@ -38,6 +38,8 @@ run_coordinator:  # runs launched from the UI start at once, without a daemon
   class: DefaultRunCoordinator
 telemetry:
   enabled: false
+nux:  # no first-visit dialog over the page under test
+  enabled: false
 """
 
 
@@ -152,10 +154,6 @@ def page(webserver):
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.set_default_timeout(30_000)
         page.base = webserver  # type: ignore[attr-defined]
-        # The first visit's "Join the Dagster community" dialog comes whenever the page gets
-        # to it (seconds late on a busy machine) and covers whatever is open: dismiss it
-        # whenever it shows up, before any action.
-        page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())
         yield page
         browser.close()
 

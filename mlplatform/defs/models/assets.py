@@ -14,6 +14,12 @@ from mlplatform.resources.models import LakeReader, ModelRegistry
 
 RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])
 COST_FEATURES = dg.AssetKey(["features", "cost_daily"])
+# The partitioned table each model trains on.
+MODEL_INPUTS = {
+    "demand_forecaster": RESOURCE_FEATURES,
+    "cost_forecaster": COST_FEATURES,
+    "anomaly_detector": RESOURCE_FEATURES,
+}
 
 
 class TrainingConfig(dg.Config):

@@ -1,0 +1,136 @@
+"""The platform runs itself: a real `dagster dev` (webserver + daemon) on a seeded temporary
+deployment, nobody clicking, until every layer is built for the seeded days."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from mlplatform.lib.registry import CHAMPION
+from mlplatform.resources.models import open_registry
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SEED_DAYS, RESOURCES = 8, 10
+MODELS = ("demand_forecaster", "cost_forecaster", "anomaly_detector")
+DAILY = (
+    "raw/cloudwatch_metrics",
+    "raw/cost_usage",
+    "clean/metrics_hourly",
+    "clean/cost_daily",
+    "clean/quarantine",
+    "features/resource_hourly",
+    "features/cost_daily",
+    "serving/demand_forecasts",
+    "serving/cost_forecasts",
+    "serving/anomaly_alerts",
+    "serving/cost_recommendations",
+    "monitoring/model_performance",
+)
+DEADLINE_SECONDS = 15 * 60
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _instance_yaml(home: Path) -> str:
+    """The repository's dagster.yaml (queued runs, nux off), its folders moved under `home`."""
+    return (REPO / "dagster.yaml").read_text().replace(".dagster", str(home / ".dagster"))
+
+
+def _missing(data: Path, days: list[str]) -> list[str]:
+    lake = data / "lake"
+    missing = [f"{a}/{d}" for a in DAILY for d in days if not (lake / a / f"{d}.parquet").exists()]
+    # the first day has no earlier day to compare with: its drift report cannot exist
+    missing += [
+        f"monitoring/feature_drift/{d}"
+        for d in days[1:]
+        if not (lake / "monitoring" / "feature_drift" / f"{d}.parquet").exists()
+        or not (data / "reports" / "feature_drift" / f"{d}.html").exists()
+    ]
+    if (data / "mlflow.db").exists():
+        registry = open_registry(f"sqlite:///{data / 'mlflow.db'}", str(data / "models"))
+        missing += [f"champion of {m}" for m in MODELS if registry.by_alias(m, CHAMPION) is None]
+    else:
+        missing += ["the model registry"]
+    return missing
+
+
+def _failures(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
+        return [
+            f"{r.job_name} {r.tags.get('dagster/partition', '')} "
+            f"{sorted(k.to_user_string() for k in r.asset_selection or ())}"
+            for r in runs
+        ]
+
+
+@pytest.mark.slow
+def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    home, data = tmp_path / "home", tmp_path / "data"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(_instance_yaml(home))
+    env = {**os.environ, "DAGSTER_HOME": str(home), "MLPLATFORM_DATA_DIR": str(data)}
+    env.pop("MLPLATFORM_PARTITIONS_START")  # the deployment starts where the seed starts
+    env["MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"] = "10"
+    seed = [str(BIN / "mlplatform"), "seed", "--days", str(SEED_DAYS), "--resources"]
+    subprocess.run([*seed, str(RESOURCES)], env=env, check=True, capture_output=True)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    days = [(yesterday - timedelta(days=n)).isoformat() for n in range(SEED_DAYS - 1, -1, -1)]
+    assert sorted(p.name for p in (data / "landing" / "metrics").iterdir()) == days
+
+    log = (tmp_path / "dagster-dev.log").open("w")
+    process = subprocess.Popen(
+        [
+            str(BIN / "dagster"),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(_free_port()),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # stopped as a group: webserver, daemon, code server
+    )
+    started = time.monotonic()
+    try:
+        missing = _missing(data, days)
+        while missing and time.monotonic() - started < DEADLINE_SECONDS:
+            assert process.poll() is None, f"dagster dev exited with {process.returncode}"
+            time.sleep(5)
+            missing = _missing(data, days)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+    elapsed = time.monotonic() - started
+    print(f"every layer built {elapsed:.0f} s after dagster dev started")
+    assert not missing, (
+        f"after {elapsed:.0f} s, still missing: {missing[:20]} ({len(missing)} in all); "
+        f"failed runs: {_failures(home, monkeypatch)}"
+    )
+    # partitions begin where the seed begins: no empty days were ingested before it
+    raw = sorted(p.stem for p in (data / "lake" / "raw" / "cloudwatch_metrics").iterdir())
+    assert raw == days

@@ -1,0 +1,61 @@
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from mlplatform.lib.sources.landing_days import first_landing_day, landing_days, plan_ingestion
+
+DAYS = [f"2026-01-{d:02d}" for d in range(1, 11)]
+
+
+def test_landing_days_are_date_folders_with_a_visible_file(tmp_path: Path):
+    for folder, name in [
+        ("metrics/2026-01-03", "a.csv"),
+        ("cost/2026-01-02", "c.csv"),
+        ("metrics/2026-01-01", ".partial.csv"),  # hidden only: nothing landed
+        ("metrics/notes", "x.csv"),  # not a day
+    ]:
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / name).write_text("x\n")
+    (tmp_path / "metrics" / "2025-12-31").mkdir()  # empty folder
+    assert landing_days(tmp_path) == [date(2026, 1, 2), date(2026, 1, 3)]
+    assert first_landing_day(tmp_path) == date(2026, 1, 2)
+    assert first_landing_day(tmp_path / "missing") is None
+
+
+def _plan(arrivals, seen, **kw):
+    args = {"window_start": DAYS[0], "empty_due_through": DAYS[-1], "max_days": 31} | kw
+    return plan_ingestion(arrivals, seen, DAYS, **args)
+
+
+def test_new_changed_and_quiet_days_are_planned_once_oldest_first():
+    arrivals = {d: 100.0 for d in DAYS if d != "2026-01-04"} | {"2025-06-01": 5.0}
+    first = _plan(arrivals, {})
+    assert first.days == DAYS
+    assert first.empty == ["2026-01-04"]
+    assert first.outside == ["2025-06-01"]
+    assert first.seen["2026-01-04"] == 0.0
+    again = _plan(arrivals, first.seen)
+    assert (again.days, again.outside) == ([], [])  # nothing new, nothing logged twice
+    late = _plan(arrivals | {"2026-01-04": 200.0, "2026-01-02": 150.0}, first.seen)
+    assert late.days == ["2026-01-02", "2026-01-04"] and late.empty == []
+
+
+def test_a_quiet_day_waits_for_the_grace_and_the_window_bounds_everything():
+    plan = _plan({}, {}, window_start="2026-01-06", empty_due_through="2026-01-08")
+    assert plan.days == ["2026-01-06", "2026-01-07", "2026-01-08"]
+    assert plan.empty == plan.days
+
+
+@pytest.mark.parametrize("max_days", [1, 4])
+def test_a_tick_plans_at_most_max_days_and_the_rest_follow(max_days: int):
+    arrivals = {d: 1.0 for d in DAYS}
+    seen: dict[str, float] = {}
+    planned: list[str] = []
+    for _ in range(len(DAYS)):
+        plan = _plan(arrivals, seen, max_days=max_days)
+        assert len(plan.days) <= max_days
+        assert plan.deferred == len(DAYS) - len(planned) - len(plan.days)
+        planned += plan.days
+        seen = plan.seen
+    assert planned == DAYS
