@@ -40,6 +40,10 @@ class DriftSummary:
         )
 
 
+class InsufficientHistory(ValueError):
+    """Too few rows with a week of history on one side: drift cannot be measured yet."""
+
+
 def monitored_columns(features: pl.DataFrame) -> pl.DataFrame:
     return features.select(**MONITORED).drop_nulls().filter(pl.all_horizontal(pl.all().is_finite()))
 
@@ -62,7 +66,7 @@ def feature_drift(
     ref = _sample(monitored_columns(reference), sample_rows, seed)
     cur = _sample(monitored_columns(current), sample_rows, seed)
     if ref.height < 50 or cur.height < 50:
-        raise ValueError(
+        raise InsufficientHistory(
             f"too few rows with a week of history to compare (reference {ref.height}, "
             f"current {cur.height}); drift needs 50 of each"
         )

@@ -7,6 +7,7 @@ import polars as pl
 
 from mlplatform.automation.partitions import daily_partitions
 from mlplatform.defs.common import OWNERS, partition_day
+from mlplatform.lib.drift import DriftSummary, InsufficientHistory
 from mlplatform.lib.drift import feature_drift as measure_drift
 from mlplatform.lib.performance import alert_quality, demand_performance
 from mlplatform.lib.registry import CHAMPION
@@ -17,6 +18,7 @@ from mlplatform.resources.monitoring import Reports
 
 RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])
 REFERENCE_DAYS = 28
+NOT_MEASURED = "not_measured"
 
 
 def _reference_days(lake: LakeReader, registry: ModelRegistry, day: date) -> list[str]:
@@ -65,8 +67,16 @@ def feature_drift(
     if not days:
         raise dg.Failure(f"no feature partitions before {day} to compare with")
     reference = lake_reader.read("features", "resource_hourly", days)
-    with reports.writing("feature_drift", day.isoformat()) as html:
-        summary = measure_drift(reference, features, html)
+    try:
+        with reports.writing("feature_drift", day.isoformat()) as html:
+            summary = measure_drift(reference, features, html)
+    except InsufficientHistory as exc:
+        # a young deployment's first week: nothing to measure yet, which is no failure
+        context.log.warning(f"drift not measured for {day}: {exc}")
+        return dg.Output(
+            DriftSummary(float("nan"), [], {}, 0, 0).as_frame(),
+            metadata={NOT_MEASURED: str(exc), "reference_window": f"{days[0]}..{days[-1]}"},
+        )
     report = reports.target("feature_drift", day.isoformat())
     return dg.Output(
         summary.as_frame(),

@@ -39,7 +39,13 @@ def _result(value: float, thresholds: Thresholds, what: str) -> dg.AssetCheckRes
 def feature_drift_check(
     feature_drift: pl.DataFrame, monitoring_policy: MonitoringPolicy
 ) -> dg.AssetCheckResult:
-    share = float(feature_drift["drifted"].mean()) if feature_drift.height else 0.0
+    if feature_drift.is_empty():
+        return dg.AssetCheckResult(
+            passed=True,
+            metadata={"measured": False},
+            description="not measured: too little history yet (see the asset's metadata)",
+        )
+    share = float(feature_drift["drifted"].mean())
     return _result(share, monitoring_policy.drift(), "drift share")
 
 

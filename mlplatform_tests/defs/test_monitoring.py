@@ -1,0 +1,36 @@
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from mlplatform.definitions import ASSETS, CHECKS
+from mlplatform.defs.monitoring.assets import NOT_MEASURED
+from mlplatform.lib.features import resource_hourly_features
+from mlplatform.lib.sources.hourly import simulated_hourly
+from mlplatform.lib.sources.simulator import SimulationConfig
+from mlplatform.resources.build import local_resources
+
+START = date(2026, 1, 1)
+
+
+def test_drift_in_a_young_deployment_is_not_measured_rather_than_failed(tmp_path: Path):
+    """Before a week of history exists there is nothing to compare: the partition says so
+    and its check passes, instead of a failed run for each of the first days."""
+    features = resource_hourly_features(simulated_hourly(SimulationConfig(resources=5), START, 4))
+    folder = tmp_path / "lake" / "features" / "resource_hourly"
+    folder.mkdir(parents=True)
+    for i in range(4):
+        day = START + timedelta(days=i)
+        features.filter(pl.col("ts").dt.date() == day).write_parquet(folder / f"{day}.parquet")
+    result = dg.materialize(
+        [*ASSETS, *CHECKS],
+        selection=dg.AssetSelection.assets(["monitoring", "feature_drift"]),
+        partition_key="2026-01-04",
+        resources=local_resources(tmp_path),
+    )
+    [materialization] = result.asset_materializations_for_node("monitoring__feature_drift")
+    assert "too few rows with a week of history" in materialization.metadata[NOT_MEASURED].value
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed and evaluation.metadata["measured"].value is False
+    assert not (tmp_path / "reports" / "feature_drift" / "2026-01-04.html").exists()
