@@ -70,6 +70,7 @@ def test_definitions_load_and_groups_follow_layers():
         "retrain_sensor",
         "landing_sensor",
         "automation_sensor",
+        "first_training_sensor",
     }
     assert defs.resolve_job_def("retrain_job").name == "retrain_job"
     assert [s.name for s in defs.schedules] == ["weekly_retrain_schedule"]
