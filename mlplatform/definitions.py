@@ -10,11 +10,9 @@ from mlplatform.automation.sensors import (
     retrain_sensor,
 )
 from mlplatform.defs.clean.assets import clean_partition
-from mlplatform.defs.clean.checks import clean_checks
 from mlplatform.defs.features.assets import cost_daily_features, resource_hourly
 from mlplatform.defs.models.assets import anomaly_detector, cost_forecaster, demand_forecaster
 from mlplatform.defs.monitoring.assets import feature_drift, model_performance
-from mlplatform.defs.monitoring.checks import monitoring_checks
 from mlplatform.defs.raw.assets import cloudwatch_metrics, cost_usage
 from mlplatform.defs.serving.assets import (
     anomaly_alerts,
@@ -41,7 +39,6 @@ ASSETS = [
     feature_drift,
     model_performance,
 ]
-CHECKS = [*clean_checks, *monitoring_checks]
 
 
 # Must match deploy/scaleout/celery.yaml, which the workers start with.
@@ -77,7 +74,6 @@ def build_definitions(
     interval, window = automation_interval_seconds(), catchup_days()
     return dg.Definitions(
         assets=dg.map_asset_specs(policies_for(window), ASSETS),
-        asset_checks=CHECKS,
         jobs=[retrain_job, daily_pipeline_job],
         schedules=[weekly_retrain_schedule],
         sensors=[

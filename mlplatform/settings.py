@@ -31,6 +31,12 @@ def catchup_days() -> int:
     return _positive_int("MLPLATFORM_CATCHUP_DAYS", 90)
 
 
+def partitions_per_run() -> int:
+    """`MLPLATFORM_PARTITIONS_PER_RUN` (default 14): the most days one backfill or catch-up run
+    covers. More days, fewer run start-ups; fewer days, less memory per run."""
+    return _positive_int("MLPLATFORM_PARTITIONS_PER_RUN", 14)
+
+
 def automation_interval_seconds() -> int:
     """`MLPLATFORM_AUTOMATION_INTERVAL_SECONDS` (default 60): how often the sensors and the
     automation conditions are evaluated; each layer waits at most one interval for the last."""

@@ -7,8 +7,13 @@ Files landing for an earlier day need `MLPLATFORM_PARTITIONS_START` or a code lo
 
 import dagster as dg
 
-from mlplatform.settings import partitions_start
+from mlplatform.settings import partitions_per_run, partitions_start
 
 PARTITIONS_START = partitions_start().isoformat()
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
+
+# A backfill or catch-up of many days runs them in a few runs, not one per day: a run's start-up
+# (a process, the code location, the imports) costs more than a day's compute on small data.
+# Bounded, so that one run's inputs stay within a worker's memory.
+batched = dg.BackfillPolicy.multi_run(max_partitions_per_run=partitions_per_run())

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from mlplatform.automation.jobs import retrain_job
-from mlplatform.automation.partitions import daily_partitions
+from mlplatform.automation.partitions import batched, daily_partitions
 from mlplatform.defs.models.assets import MODEL_INPUTS, TrainingConfig
 from mlplatform.defs.monitoring.checks import (
     FEATURE_DRIFT,
@@ -14,10 +14,11 @@ from mlplatform.defs.monitoring.checks import (
     MEASURED,
     MODEL_PERFORMANCE,
     MODEL_PERFORMANCE_CHECK,
+    PARTITION,
 )
 from mlplatform.lib.registry import CHAMPION
 from mlplatform.lib.retrain import CheckFailure, RetrainState, decide, first_trainings
-from mlplatform.lib.sources.landing_days import plan_ingestion
+from mlplatform.lib.sources.landing_days import consecutive_ranges, plan_ingestion
 from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.monitoring import MonitoringPolicy
@@ -37,11 +38,12 @@ def _failures(instance: dg.DagsterInstance) -> list[CheckFailure]:
         if record is None or evaluation is None or evaluation.passed:
             continue
         measured = evaluation.metadata.get(MEASURED)
+        day = evaluation.metadata.get(PARTITION)  # the run's worst day
         failures.append(
             CheckFailure(
                 check=f"{key.asset_key.to_user_string()}:{key.name}",
                 model=model,
-                partition=record.partition,
+                partition=str(day.value) if day is not None else record.partition,
                 value=float(measured.value) if measured is not None else None,
                 severity=evaluation.severity.value,
                 record_id=record.id,
@@ -135,15 +137,27 @@ def build_landing_sensor(
             context.log.info(f"no landing files for {', '.join(plan.empty)}: ingested empty")
         if plan.deferred:
             context.log.info(f"{plan.deferred} more day(s) next tick")
+        ranges = consecutive_ranges(plan.days, batched.max_partitions_per_run or len(plan.days))
         return dg.SensorResult(
-            run_requests=[
-                dg.RunRequest(partition_key=day, run_key=f"landing:{day}:{plan.seen[day]:.6f}")
-                for day in plan.days
-            ],
+            run_requests=[_ingestion_request(first, last, plan.seen) for first, last in ranges],
             cursor=json.dumps(plan.seen, sort_keys=True),
         )
 
     return landing_sensor
+
+
+def _ingestion_request(first: str, last: str, seen: dict[str, float]) -> dg.RunRequest:
+    """One run for consecutive days; its key changes whenever a day of it has new files."""
+    newest = max(t for d, t in seen.items() if first <= d <= last)
+    if first == last:
+        return dg.RunRequest(partition_key=first, run_key=f"landing:{first}:{newest:.6f}")
+    return dg.RunRequest(
+        run_key=f"landing:{first}..{last}:{newest:.6f}",
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+    )
 
 
 _IN_FLIGHT = [

@@ -7,5 +7,6 @@ import dagster as dg
 OWNERS = ["team:ml-platform"]
 
 
-def partition_day(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:
-    return date.fromisoformat(context.partition_key)
+def partition_days(context: dg.AssetExecutionContext) -> list[date]:
+    """The days a run covers: one, or a range when a backfill or catch-up batches them."""
+    return [date.fromisoformat(key) for key in context.partition_keys]

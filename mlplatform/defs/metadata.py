@@ -1,5 +1,7 @@
 """Metadata for people: row counts, a markdown preview and the column schema."""
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -43,3 +45,38 @@ def table_metadata(frame: pl.DataFrame) -> dict[str, Any]:
         "dagster/column_schema": column_schema(frame.schema),
         "preview": dg.MetadataValue.md(markdown_preview(frame)),
     }
+
+
+def range_metadata(frames: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
+    """A run over several partitions: Dagster gives each partition the run's metadata, so it
+    names the partitions and their rows instead of one row count that would fit none of them."""
+    first = next(iter(frames.values()))
+    return {
+        "run_partitions": len(frames),
+        "rows_by_partition": json_metadata({k: f.height for k, f in frames.items()}),
+        "dagster/column_schema": column_schema(first.schema),
+        "preview": dg.MetadataValue.md(markdown_preview(first)),
+    }
+
+
+def by_day(values: Mapping[str, Mapping[str, float | int]]) -> dict[str, Any]:
+    """Per-partition figures of one run: each figure as the run's total (or the single
+    partition's value) and, over several partitions, the table of them by partition."""
+    if len(values) == 1:
+        return dict(next(iter(values.values())))
+    names = list(next(iter(values.values())))
+    totals: dict[str, Any] = {n: sum(v[n] for v in values.values()) for n in names}
+    return totals | {"by_partition": json_metadata({k: dict(v) for k, v in values.items()})}
+
+
+def json_metadata(value: Any) -> dg.JsonMetadataValue:
+    """JSON metadata with NaN and infinities as null, which JSON has no words for."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v
+
+    return dg.MetadataValue.json(clean(value))

@@ -17,6 +17,7 @@ MONITORED = {
     "request_count_wow": pl.col("request_count") / (pl.col("request_count_lag_168h") + 1.0),
     "cpu_utilization_wow": pl.col("cpu_utilization") - pl.col("cpu_utilization_lag_168h"),
 }
+REFERENCE_DAYS = 28
 SAMPLE_ROWS = 5_000
 METHOD = "wasserstein"  # normed Wasserstein distance; a column drifts above the threshold
 COLUMN_THRESHOLD = 0.1
@@ -42,6 +43,18 @@ class DriftSummary:
 
 class InsufficientHistory(ValueError):
     """Too few rows with a week of history on one side: drift cannot be measured yet."""
+
+
+def reference_days(available: list[str], champion_window: str | None, day: str) -> list[str]:
+    """What `day` is compared with: the partitions of the champion's training window
+    (`first..last`) before it, or without one the `REFERENCE_DAYS` partitions before it."""
+    before = [d for d in available if d < day]
+    if champion_window:
+        first, _, last = champion_window.partition("..")
+        chosen = [d for d in before if first <= d <= last]
+        if chosen:
+            return chosen
+    return before[-REFERENCE_DAYS:]
 
 
 def monitored_columns(features: pl.DataFrame) -> pl.DataFrame:

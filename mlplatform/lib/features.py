@@ -353,18 +353,22 @@ def cost_daily_features(cost_daily: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame
             pl.col("billed_cost").rolling_sum_by("_ts", f"{w}d").alias(f"billed_cost_sum_{w}d"),
         )
     ]
-    return lags.with_columns(
-        dow.cast(pl.Int8).alias("day_of_week"),
-        pl.col("date").dt.day().cast(pl.Int8).alias("day_of_month"),
-        pl.col("date").dt.month().cast(pl.Int8).alias("month"),
-        (dow >= 5).cast(pl.Int8).alias("is_weekend"),
-        (pl.col("date").dt.month_end() == pl.col("date")).cast(pl.Int8).alias("is_month_end"),
-        *rolling,
-        pl.col("billed_cost")
-        .rolling_std_by("_ts", "7d", min_samples=2)
-        .over(COST_SERIES)
-        .alias("billed_cost_std_7d"),
-    ).drop("_ts")
+    return (
+        lags.with_columns(
+            dow.cast(pl.Int8).alias("day_of_week"),
+            pl.col("date").dt.day().cast(pl.Int8).alias("day_of_month"),
+            pl.col("date").dt.month().cast(pl.Int8).alias("month"),
+            (dow >= 5).cast(pl.Int8).alias("is_weekend"),
+            (pl.col("date").dt.month_end() == pl.col("date")).cast(pl.Int8).alias("is_month_end"),
+            *rolling,
+            pl.col("billed_cost")
+            .rolling_std_by("_ts", "7d", min_samples=2)
+            .over(COST_SERIES)
+            .alias("billed_cost_std_7d"),
+        )
+        .drop("_ts")
+        .sort(*COST_SERIES, "date")
+    )  # the joins keep no order: the same rows every run
 
 
 def cost_features_for_day(cost_with_lookback: pl.DataFrame, day: date) -> pl.DataFrame:

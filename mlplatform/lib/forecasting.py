@@ -221,3 +221,18 @@ def train(dataset: Dataset, budget: SearchBudget, eval_fraction: float = 0.15) -
 def evaluate(booster, dataset: Dataset) -> dict[str, Any]:
     truth = dataset.frame["_y_future"].to_numpy()
     return forecast_metrics(truth, predict(booster, dataset), baselines(dataset))
+
+
+def forecast_table(
+    spec: ForecastSpec, features: pl.DataFrame, booster, version: str
+) -> pl.DataFrame:
+    """Every horizon's forecast from every row of `features`: series, origin, horizon, target
+    time, forecast and the model version that made it."""
+    dataset = build_dataset(features, spec, with_target=False)
+    dataset.features = booster.feature_name()
+    return dataset.frame.select(
+        *spec.series,
+        pl.col(spec.time).alias("origin"),
+        "horizon",
+        pl.col("_target_time").alias("target_time"),
+    ).with_columns(forecast=pl.Series(predict(booster, dataset)), model_version=pl.lit(version))

@@ -22,6 +22,17 @@ def _tick(root: Path, cursor: str | None, **kw) -> dg.SensorResult:
         return sensor(context)
 
 
+def _days(result: dg.SensorResult) -> list[str]:
+    """The days a tick's run requests cover, single days and ranges alike, in order."""
+    days: list[str] = []
+    for request in result.run_requests:
+        span = request.partition_key_range
+        days += (
+            daily_partitions.get_partition_keys_in_range(span) if span else [request.partition_key]
+        )
+    return days
+
+
 def _land(root: Path, relative: str, text: str = "x\n") -> Path:
     path = root / relative
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,7 +51,10 @@ def test_new_files_become_partition_runs_once(tmp_path: Path):
     _land(tmp_path, "metrics/1999-01-01/old.csv")  # before the partitions start
     start = _every_day_seen(tmp_path)
     first = _tick(tmp_path, start)
-    assert sorted(r.partition_key for r in first.run_requests) == ["2026-01-05", "2026-01-06"]
+    # two consecutive days: one run for both
+    assert [r.partition_key_range for r in first.run_requests] == [
+        dg.PartitionKeyRange("2026-01-05", "2026-01-06")
+    ]
     assert _tick(tmp_path, first.cursor).run_requests == []  # nothing new: no run
     late = tmp_path / "metrics" / "2026-01-05" / "b.parquet"
     late.write_bytes(b"PAR1")
@@ -56,7 +70,7 @@ def test_quiet_days_of_the_window_are_ingested_empty_older_days_are_left(tmp_pat
     landed = today - timedelta(days=3)
     _land(tmp_path, f"metrics/{landed.isoformat()}/a.csv")
     result = _tick(tmp_path, None, window_days=5)
-    days = [date.fromisoformat(r.partition_key) for r in result.run_requests]
+    days = [date.fromisoformat(d) for d in _days(result)]
     # every closed day of the last five, with files or not (yesterday only after the grace)
     assert landed in days
     assert min(days) >= today - timedelta(days=5)
@@ -72,7 +86,7 @@ def test_a_tick_requests_a_bounded_number_of_days_oldest_first(tmp_path: Path):
     cursor, requested = json.dumps(seen), []
     for _ in range(3):
         result = _tick(tmp_path, cursor, max_days_per_tick=5)
-        assert len(result.run_requests) <= 5
-        requested += [r.partition_key for r in result.run_requests]
+        assert len(_days(result)) <= 5
+        requested += _days(result)
         cursor = result.cursor
     assert requested == days

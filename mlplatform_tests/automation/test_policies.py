@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from mlplatform.automation.partitions import daily_partitions
-from mlplatform.definitions import ASSETS, CHECKS, build_definitions
+from mlplatform.definitions import ASSETS, build_definitions
 from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
 from mlplatform.resources.build import local_resources
 
@@ -28,7 +28,7 @@ def test_every_asset_has_a_freshness_policy_and_layers_automate(tmp_path: Path):
 
 def _materialize_raw(tmp_path: Path, instance: dg.DagsterInstance, day: str) -> bool:
     return dg.materialize(
-        [*ASSETS, *CHECKS],
+        ASSETS,
         partition_key=day,
         selection=dg.AssetSelection.groups("raw"),
         resources=local_resources(tmp_path),
@@ -88,7 +88,7 @@ def test_a_failed_partition_is_not_retried_until_its_input_changes(tmp_path: Pat
     ) == {day}
     (tmp_path / "lake" / "raw" / "cloudwatch_metrics" / f"{day}.parquet").unlink()
     failed = dg.materialize(
-        [*ASSETS, *CHECKS],
+        ASSETS,
         partition_key=day,
         selection=dg.AssetSelection.groups("clean"),
         resources=local_resources(tmp_path),

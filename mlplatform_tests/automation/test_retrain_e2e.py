@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from mlplatform.automation.sensors import retrain_sensor
-from mlplatform.definitions import ASSETS, CHECKS
+from mlplatform.definitions import ASSETS
 from mlplatform.lib.features import resource_hourly_features
 from mlplatform.lib.registry import CHAMPION
 from mlplatform.lib.sources.hourly import simulated_hourly
@@ -60,7 +60,7 @@ def _hide_future(root: Path, visible_days: int) -> list[Path]:
 def _materialize(root: Path, instance, selection, partition=None) -> dg.ExecuteInProcessResult:
     config = {"models__demand_forecaster": {"config": QUICK}}
     return dg.materialize(
-        [*ASSETS, *CHECKS],
+        ASSETS,
         selection=selection,
         partition_key=partition,
         resources=local_resources(root),

@@ -11,11 +11,11 @@ import polars as pl
 def _materialize(root: str, day: str) -> bool:
     import dagster as dg
 
-    from mlplatform.definitions import ASSETS, CHECKS
+    from mlplatform.definitions import ASSETS
     from mlplatform.resources.build import local_resources
 
     result = dg.materialize(
-        [*ASSETS, *CHECKS],
+        ASSETS,
         partition_key=day,
         resources=local_resources(Path(root)),
         selection=dg.AssetSelection.groups("raw", "clean"),

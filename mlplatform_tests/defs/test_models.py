@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from mlplatform.cli import main
-from mlplatform.definitions import ASSETS, CHECKS
+from mlplatform.definitions import ASSETS
 from mlplatform.lib.forecasting import DEMAND, build_dataset, train
 from mlplatform.lib.lifecycle import challenge
 from mlplatform.lib.registry import CHAMPION, ChecksumMismatch
@@ -31,7 +31,7 @@ QUICK = {
 def _run(root: Path, selection, partition: str | None = None, config: dict | None = None):
     run_config = dg.RunConfig(ops={k: {"config": QUICK} for k in config}) if config else None
     return dg.materialize(
-        [*ASSETS, *CHECKS],
+        ASSETS,
         partition_key=partition,
         selection=selection,
         resources=local_resources(root),

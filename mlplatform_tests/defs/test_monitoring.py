@@ -4,7 +4,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from mlplatform.definitions import ASSETS, CHECKS
+from mlplatform.definitions import ASSETS
 from mlplatform.defs.monitoring.assets import NOT_MEASURED
 from mlplatform.lib.features import resource_hourly_features
 from mlplatform.lib.sources.hourly import simulated_hourly
@@ -24,7 +24,7 @@ def test_drift_in_a_young_deployment_is_not_measured_rather_than_failed(tmp_path
         day = START + timedelta(days=i)
         features.filter(pl.col("ts").dt.date() == day).write_parquet(folder / f"{day}.parquet")
     result = dg.materialize(
-        [*ASSETS, *CHECKS],
+        ASSETS,
         selection=dg.AssetSelection.assets(["monitoring", "feature_drift"]),
         partition_key="2026-01-04",
         resources=local_resources(tmp_path),
@@ -34,3 +34,23 @@ def test_drift_in_a_young_deployment_is_not_measured_rather_than_failed(tmp_path
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.passed and evaluation.metadata["measured"].value is False
     assert not (tmp_path / "reports" / "feature_drift" / "2026-01-04.html").exists()
+
+
+def test_the_first_day_has_nothing_to_compare_with_and_is_not_measured(tmp_path: Path):
+    """The deployment's first partition has no day before it: not measured, not a failed run
+    (a failed run would never be retried, and the catch-up would wait on it forever)."""
+    features = resource_hourly_features(simulated_hourly(SimulationConfig(resources=5), START, 1))
+    folder = tmp_path / "lake" / "features" / "resource_hourly"
+    folder.mkdir(parents=True)
+    features.write_parquet(folder / f"{START}.parquet")
+    result = dg.materialize(
+        ASSETS,
+        selection=dg.AssetSelection.assets(["monitoring", "feature_drift"]),
+        partition_key=START.isoformat(),
+        resources=local_resources(tmp_path),
+    )
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("monitoring__feature_drift")
+    assert "no feature partitions before" in materialization.metadata[NOT_MEASURED].value
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed and evaluation.metadata["measured"].value is False

@@ -1,5 +1,6 @@
 """raw -> clean -> features materialized by Dagster on simulated partitions."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -7,8 +8,11 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
-from mlplatform.definitions import ASSETS, CHECKS, build_definitions
+from mlplatform.definitions import ASSETS, build_definitions
+from mlplatform.defs.clean import assets as clean_assets
+from mlplatform.lib.cleaning import metrics as clean_metrics_module
 from mlplatform.resources.build import local_resources
 
 DAY = "2026-01-09"
@@ -19,7 +23,7 @@ DATA_LAYERS = dg.AssetSelection.groups("raw", "clean", "features")
 
 def materialize(root: Path, day: str, selection=DATA_LAYERS) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*ASSETS, *CHECKS],
+        ASSETS,
         partition_key=day,
         resources=local_resources(root),
         instance=dg.DagsterInstance.ephemeral(),
@@ -146,27 +150,64 @@ def test_bad_file_is_quarantined_and_rematerializing_replaces(built):
     )
 
 
-def test_failing_blocking_check_stops_downstream(landing_root: Path):
+def test_a_failed_check_writes_nothing_and_stops_downstream(
+    landing_root: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A cleaning that loses a row fails row_conservation: the check result is recorded, the
+    run fails naming the day, and neither clean nor features is written for it."""
     root = landing_root.parent
-    assert materialize(root, DAY, selection=dg.AssetSelection.groups("raw", "clean")).success
-    # Remove a row from raw after cleaning: conservation must fail and block features.
-    raw_path = root / "lake" / "raw" / "cloudwatch_metrics" / f"{DAY}.parquet"
-    raw = pl.read_parquet(raw_path)
-    raw.vstack(raw.head(1)).write_parquet(raw_path)
-    result = materialize(
-        root,
-        DAY,
-        selection=dg.AssetSelection.checks(
-            dg.AssetCheckKey(dg.AssetKey(["clean", "metrics_hourly"]), "row_conservation")
-        )
-        | dg.AssetSelection.assets(["features", "resource_hourly"]),
-    )
-    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert evaluations["row_conservation"].passed is False
-    assert evaluations["row_conservation"].metadata["unaccounted_rows"].value == 1
-    materialized = {
-        m.asset_key.to_user_string()
-        for m in result.get_asset_materialization_events()
-        for m in [m.materialization]
+    assert materialize(root, DAY, selection=dg.AssetSelection.groups("raw")).success
+    lossy, lost = clean_metrics_module.clean_metrics, []
+
+    def clean_losing_a_row(*args, **kwargs):
+        result = lossy(*args, **kwargs)
+        lost.append(int(result.clean["source_rows"][0]))
+        return dataclasses.replace(result, clean=result.clean.slice(1))
+
+    monkeypatch.setattr(clean_assets, "clean_metrics", clean_losing_a_row)
+    result = materialize(root, DAY, selection=dg.AssetSelection.groups("clean", "features"))
+    assert not result.success
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in result.get_asset_check_evaluations()
     }
-    assert "features/resource_hourly" not in materialized
+    failed = evaluations[("clean/metrics_hourly", "row_conservation")]
+    assert failed.passed is False
+    assert failed.metadata["unaccounted_rows"].value == lost[0] > 0
+    assert failed.metadata["failed_partitions"].value == DAY
+    assert evaluations[("clean/cost_daily", "row_conservation")].passed
+    assert result.get_asset_materialization_events() == []
+    assert not (root / "lake" / "clean" / "metrics_hourly" / f"{DAY}.parquet").exists()
+    assert not (root / "lake" / "features").exists()
+
+
+def test_a_range_run_writes_each_day_as_a_single_day_run_would(landing_root: Path):
+    """A backfill batches days into one run: each day's partition equals its own run's."""
+    root = landing_root.parent
+    for day in ("2026-01-06", "2026-01-07", "2026-01-08", DAY):
+        assert materialize(root, day).success
+    single = {
+        p.relative_to(root / "lake"): pl.read_parquet(p)
+        for p in (root / "lake").rglob("2026-01-0[89].parquet")
+    }
+    ranged = dg.materialize(
+        ASSETS,
+        resources=local_resources(root),
+        instance=dg.DagsterInstance.ephemeral(),
+        selection=DATA_LAYERS,
+        tags={
+            "dagster/asset_partition_range_start": "2026-01-08",
+            "dagster/asset_partition_range_end": DAY,
+        },
+    )
+    assert ranged.success
+    assert {m.partition for m in ranged.get_asset_materialization_events()} == {
+        "2026-01-08",
+        DAY,
+    }
+    checks = ranged.get_asset_check_evaluations()
+    assert len(checks) == 5 and all(c.passed for c in checks)
+    assert checks[0].metadata["partitions"].value == f"2026-01-08, {DAY}"
+    assert len(single) == 2 * 7  # two days of raw (2), clean (3) and features (2)
+    for path, frame in single.items():
+        assert_frame_equal(pl.read_parquet(root / "lake" / path), frame)

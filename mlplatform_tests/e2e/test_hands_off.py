@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from mlplatform.lib.coverage import missing_partitions
 from mlplatform.lib.registry import CHAMPION
 from mlplatform.resources.models import open_registry
 
@@ -21,21 +22,6 @@ BIN = Path(sys.executable).parent
 # drift compares week-over-week ratios: the ninth day is the first with a reference
 SEED_DAYS, RESOURCES = 9, 10
 MODELS = ("demand_forecaster", "cost_forecaster", "anomaly_detector")
-DAILY = (
-    "raw/cloudwatch_metrics",
-    "raw/cost_usage",
-    "clean/metrics_hourly",
-    "clean/cost_daily",
-    "clean/quarantine",
-    "features/resource_hourly",
-    "features/cost_daily",
-    "serving/demand_forecasts",
-    "serving/cost_forecasts",
-    "serving/anomaly_alerts",
-    "serving/cost_recommendations",
-    "monitoring/model_performance",
-    "monitoring/feature_drift",
-)
 DEADLINE_SECONDS = 15 * 60
 
 
@@ -51,8 +37,7 @@ def _instance_yaml(home: Path) -> str:
 
 
 def _missing(data: Path, days: list[str]) -> list[str]:
-    lake = data / "lake"
-    missing = [f"{a}/{d}" for a in DAILY for d in days if not (lake / a / f"{d}.parquet").exists()]
+    missing = missing_partitions(data / "lake", days)
     if not (data / "reports" / "feature_drift" / f"{days[-1]}.html").exists():
         missing.append(f"the drift report of {days[-1]}")
     if (data / "mlflow.db").exists():
@@ -75,6 +60,7 @@ def _failures(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(DEADLINE_SECONDS + 120)
 def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -82,7 +68,7 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     home.mkdir()
     (home / "dagster.yaml").write_text(_instance_yaml(home))
     env = {**os.environ, "DAGSTER_HOME": str(home), "MLPLATFORM_DATA_DIR": str(data)}
-    env.pop("MLPLATFORM_PARTITIONS_START")  # the deployment starts where the seed starts
+    env.pop("MLPLATFORM_PARTITIONS_START", None)  # the deployment starts where the seed starts
     env["MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"] = "10"
     seed = [str(BIN / "mlplatform"), "seed", "--days", str(SEED_DAYS), "--resources"]
     subprocess.run([*seed, str(RESOURCES)], env=env, check=True, capture_output=True)

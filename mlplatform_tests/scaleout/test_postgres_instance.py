@@ -8,7 +8,7 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from mlplatform.definitions import ASSETS, CHECKS
+from mlplatform.definitions import ASSETS
 from mlplatform.resources.build import local_resources
 from mlplatform_tests.scaleout.conftest import psycopg2_url
 
@@ -28,7 +28,7 @@ def _instance(tmp_path: Path, url: str, monkeypatch) -> dg.DagsterInstance:
 
 def _materialize(root: Path, instance: dg.DagsterInstance, partition: str) -> None:
     result = dg.materialize(
-        [*ASSETS, *CHECKS],
+        ASSETS,
         selection=dg.AssetSelection.groups("raw", "clean"),
         partition_key=partition,
         resources=local_resources(root),

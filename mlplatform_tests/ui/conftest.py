@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from mlplatform.definitions import ASSETS, CHECKS
+from mlplatform.definitions import ASSETS
 from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
 from mlplatform.resources.build import local_resources
 
@@ -60,7 +60,7 @@ def _prepare(home: Path, data: Path) -> None:
 
     def run(selection, partition=None, run_config=None) -> None:
         result = dg.materialize(
-            [*ASSETS, *CHECKS],
+            ASSETS,
             selection=selection,
             partition_key=partition,
             resources=resources,

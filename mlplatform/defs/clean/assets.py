@@ -1,23 +1,20 @@
 """Clean layer: validated, deduplicated, UTC hourly metrics and daily cost, and the quarantine."""
 
 from collections.abc import Iterator
+from datetime import date
 
 import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from mlplatform.automation.partitions import daily_partitions
-from mlplatform.defs.common import OWNERS, partition_day
-from mlplatform.defs.metadata import column_schema, markdown_preview
+from mlplatform.automation.partitions import batched, daily_partitions
+from mlplatform.defs.clean.checks import CLEAN_CHECK_SPECS, CleanDay, clean_check_results
+from mlplatform.defs.clean.keys import COST_DAILY, METRICS_HOURLY, QUARANTINE, RAW_COST, RAW_METRICS
+from mlplatform.defs.common import OWNERS
+from mlplatform.defs.metadata import by_day, column_schema, markdown_preview
 from mlplatform.lib.cleaning.cost import DAILY_COLUMNS, clean_cost
 from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS, clean_metrics
 from mlplatform.lib.schemas import QUARANTINE_COLUMNS
-
-METRICS_HOURLY = dg.AssetKey(["clean", "metrics_hourly"])
-COST_DAILY = dg.AssetKey(["clean", "cost_daily"])
-QUARANTINE = dg.AssetKey(["clean", "quarantine"])
-RAW_METRICS = dg.AssetKey(["raw", "cloudwatch_metrics"])
-RAW_COST = dg.AssetKey(["raw", "cost_usage"])
 
 
 class CleanConfig(dg.Config):
@@ -46,6 +43,7 @@ def _out(key: dg.AssetKey, description: str, schema: dict[str, pl.DataType]) -> 
     name="clean_partition",
     group_name="clean",
     partitions_def=daily_partitions,
+    backfill_policy=batched,
     ins={"raw_metrics": dg.AssetIn(RAW_METRICS), "raw_cost": dg.AssetIn(RAW_COST)},
     outs={
         "metrics_hourly": _out(
@@ -73,46 +71,83 @@ def _out(key: dg.AssetKey, description: str, schema: dict[str, pl.DataType]) -> 
         "cost_daily": {RAW_COST},
         "quarantine": {RAW_METRICS, RAW_COST},
     },
+    check_specs=CLEAN_CHECK_SPECS,
 )
 def clean_partition(
     context: dg.AssetExecutionContext,
     config: CleanConfig,
-    raw_metrics: pl.DataFrame,
-    raw_cost: pl.DataFrame,
-) -> Iterator[dg.Output[pl.DataFrame]]:
-    day = partition_day(context)
-    metrics = clean_metrics(raw_metrics, day, config.naive_timezone)
-    cost = clean_cost(raw_cost, day)
-    quarantine = pl.concat([metrics.quarantine, cost.quarantine])
-    for name, result in (("metrics", metrics), ("cost", cost)):
-        context.log.info(
-            f"{name}: {result.raw_rows:,} raw rows -> {result.accepted_rows:,} accepted, "
-            f"{result.quarantine.height:,} quarantined"
+    raw_metrics: dict[str, pl.DataFrame],
+    raw_cost: dict[str, pl.DataFrame],
+) -> Iterator[dg.Output[dict[str, pl.DataFrame]] | dg.AssetCheckResult]:
+    days: dict[str, CleanDay] = {}
+    for key in context.partition_keys:
+        day = date.fromisoformat(key)
+        raw = {"metrics": raw_metrics[key], "cost": raw_cost[key]}
+        results = {
+            "metrics": clean_metrics(raw["metrics"], day, config.naive_timezone),
+            "cost": clean_cost(raw["cost"], day),
+        }
+        for name, result in results.items():
+            context.log.info(
+                f"{key} {name}: {result.raw_rows:,} raw rows -> {result.accepted_rows:,} "
+                f"accepted, {result.quarantine.height:,} quarantined"
+            )
+        quarantine = pl.concat([results["metrics"].quarantine, results["cost"].quarantine])
+        days[key] = CleanDay(raw, results, quarantine)
+    checks = clean_check_results(days)
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        yield from checks  # recorded on the asset, then the run fails with nothing written
+        raise dg.Failure(
+            "clean checks failed, no partition written: "
+            + "; ".join(
+                f"{c.asset_key.to_user_string()}:{c.check_name} on "
+                f"{c.metadata['failed_partitions'].value}"
+                for c in failed
+            )
         )
+    yield from _outputs(days)
+    yield from checks
+
+
+def _outputs(days: dict[str, CleanDay]) -> Iterator[dg.Output[dict[str, pl.DataFrame]]]:
+    metrics = {k: d.results["metrics"] for k, d in days.items()}
+    cost = {k: d.results["cost"] for k, d in days.items()}
     yield dg.Output(
-        metrics.clean,
+        {k: r.clean for k, r in metrics.items()},
         output_name="metrics_hourly",
-        metadata={
-            "accepted_rows": metrics.accepted_rows,
-            "quarantined_rows": metrics.quarantine.height,
-            "resources": metrics.clean["resource_id"].n_unique(),
-        },
+        metadata=by_day(
+            {
+                k: {
+                    "accepted_rows": r.accepted_rows,
+                    "quarantined_rows": r.quarantine.height,
+                    "resources": r.clean["resource_id"].n_unique(),
+                }
+                for k, r in metrics.items()
+            }
+        ),
     )
     yield dg.Output(
-        cost.clean,
+        {k: r.clean for k, r in cost.items()},
         output_name="cost_daily",
-        metadata={
-            "accepted_rows": cost.accepted_rows,
-            "quarantined_rows": cost.quarantine.height,
-            "billed_cost_total": float(cost.clean["billed_cost"].sum()),
-        },
+        metadata=by_day(
+            {
+                k: {
+                    "accepted_rows": r.accepted_rows,
+                    "quarantined_rows": r.quarantine.height,
+                    "billed_cost_total": float(r.clean["billed_cost"].sum()),
+                }
+                for k, r in cost.items()
+            }
+        ),
     )
+    quarantine = pl.concat([d.quarantine for d in days.values()])
     reasons = quarantine.group_by("source", "reason").len().sort("len", descending=True).head(20)
     yield dg.Output(
-        quarantine,
+        {k: d.quarantine for k, d in days.items()},
         output_name="quarantine",
         metadata={
-            "quarantined_rows": quarantine.height,
+            **by_day({k: {"quarantined_rows": d.quarantine.height} for k, d in days.items()}),
             "top_reasons": dg.MetadataValue.md(markdown_preview(reasons, rows=20)),
         },
     )

@@ -1,97 +1,122 @@
-"""Blocking checks of the clean layer: Pandera schemas and row conservation, per partition."""
+"""The clean layer's blocking checks: Pandera schemas and row conservation, evaluated by
+`clean_partition` itself on every day of its run.
 
-from collections.abc import Callable
-from typing import Any
+They are check specs of the asset rather than separate partitioned `@asset_check`s because a
+run may cover a range of days, and Dagster records a separate check's result on a range run
+without a partition, which would leave every day of the range unchecked. Here a failed day
+fails the run before anything is written: a day that does not pass is never materialized, so
+no later layer reads it, and the catch-up does not try it again until its input changes.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
 
-from mlplatform.automation.partitions import daily_partitions
-from mlplatform.defs.clean.assets import (
-    COST_DAILY,
-    METRICS_HOURLY,
-    QUARANTINE,
-    RAW_COST,
-    RAW_METRICS,
-)
-from mlplatform.defs.metadata import markdown_preview
-from mlplatform.lib.cleaning.common import Conservation
+from mlplatform.defs.clean.keys import COST_DAILY, METRICS_HOURLY, QUARANTINE
+from mlplatform.defs.metadata import by_day, markdown_preview
+from mlplatform.lib.cleaning.common import CleanResult, Conservation
+from mlplatform.lib.cleaning.validation import conservation, schema_failures
 from mlplatform.lib.schemas import cost_daily_schema, metrics_hourly_schema, quarantine_schema
 
 SCHEMA_CHECK = "pandera_schema"
 ROW_CONSERVATION = "row_conservation"
 
+SCHEMAS: dict[dg.AssetKey, tuple[str, Callable]] = {
+    METRICS_HOURLY: ("metrics_hourly", metrics_hourly_schema),
+    COST_DAILY: ("cost_daily", cost_daily_schema),
+    QUARANTINE: ("quarantine", quarantine_schema),
+}
+CONSERVED: dict[dg.AssetKey, str] = {METRICS_HOURLY: "metrics", COST_DAILY: "cost"}
 
-def _schema_result(frame: pl.DataFrame, schema_of: Callable[[], Any]) -> dg.AssetCheckResult:
-    import pandera.polars as pa
-
-    try:
-        schema = schema_of()
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        return dg.AssetCheckResult(
-            passed=False,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "failure_cases": cases.height,
-                "failures": dg.MetadataValue.md(markdown_preview(cases, rows=20)),
-            },
+CLEAN_CHECK_SPECS = [
+    *(
+        dg.AssetCheckSpec(
+            SCHEMA_CHECK,
+            asset=key,
+            blocking=True,
+            description=f"Every day of the run satisfies the Pandera schema `{name}`.",
         )
-    return dg.AssetCheckResult(passed=True, metadata={"rows": frame.height})
-
-
-def _schema_check(
-    asset: dg.AssetKey, schema_name: str, schema_of: Callable[[], Any]
-) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset,
-        name=SCHEMA_CHECK,
-        blocking=True,
-        partitions_def=daily_partitions,
-        description=f"The partition satisfies the Pandera schema `{schema_name}`.",
-    )
-    def check(frame: pl.DataFrame) -> dg.AssetCheckResult:
-        return _schema_result(frame, schema_of)
-
-    return check
-
-
-def _conservation_check(
-    asset: dg.AssetKey, raw: dg.AssetKey, source: str
-) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset,
-        name=ROW_CONSERVATION,
-        blocking=True,
-        partitions_def=daily_partitions,
-        additional_ins={"raw": dg.AssetIn(raw), "quarantine": dg.AssetIn(QUARANTINE)},
-        description=(
-            f"No row is lost: raw rows = rows behind the clean {source} table + quarantined "
-            f"{source} rows, on this partition."
-        ),
-    )
-    def check(
-        frame: pl.DataFrame, raw: pl.DataFrame, quarantine: pl.DataFrame
-    ) -> dg.AssetCheckResult:
-        balance = Conservation(
-            raw_rows=raw.height,
-            clean_source_rows=int(frame["source_rows"].sum()),
-            quarantined=quarantine.filter(pl.col("source") == source).height,
+        for key, (name, _) in SCHEMAS.items()
+    ),
+    *(
+        dg.AssetCheckSpec(
+            ROW_CONSERVATION,
+            asset=key,
+            blocking=True,
+            description=(
+                f"No row is lost: raw rows = rows behind the clean {source} table + quarantined "
+                f"{source} rows, on every day of the run."
+            ),
         )
-        return dg.AssetCheckResult(
-            passed=balance.holds,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata=balance.as_dict(),
-        )
-
-    return check
-
-
-clean_checks = [
-    _schema_check(METRICS_HOURLY, "metrics_hourly", metrics_hourly_schema),
-    _schema_check(COST_DAILY, "cost_daily", cost_daily_schema),
-    _schema_check(QUARANTINE, "quarantine", quarantine_schema),
-    _conservation_check(METRICS_HOURLY, RAW_METRICS, "metrics"),
-    _conservation_check(COST_DAILY, RAW_COST, "cost"),
+        for key, source in CONSERVED.items()
+    ),
 ]
+
+
+@dataclass(frozen=True)
+class CleanDay:
+    """One day's cleaning, as the checks see it."""
+
+    raw: dict[str, pl.DataFrame]  # by source: metrics, cost
+    results: dict[str, CleanResult]  # by source
+    quarantine: pl.DataFrame
+
+    def table(self, key: dg.AssetKey) -> pl.DataFrame:
+        if key == QUARANTINE:
+            return self.quarantine
+        return self.results[CONSERVED[key]].clean
+
+
+def _schema_result(key: dg.AssetKey, days: Mapping[str, CleanDay]) -> dg.AssetCheckResult:
+    _, schema_of = SCHEMAS[key]
+    schema = schema_of()
+    failures = {day: schema_failures(d.table(key), schema) for day, d in days.items()}
+    failed = {day: cases for day, cases in failures.items() if cases.height}
+    cases = pl.concat(
+        [c.with_columns(partition=pl.lit(day)) for day, c in failed.items()]
+        or [pl.DataFrame(schema={"partition": pl.String})],
+        how="diagonal_relaxed",
+    )
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=SCHEMA_CHECK,
+        passed=not failed,
+        metadata={
+            "partitions": ", ".join(days),
+            "failed_partitions": ", ".join(failed) or "none",
+            "failure_cases": cases.height,
+            **by_day({day: {"rows": d.table(key).height} for day, d in days.items()}),
+            **(
+                {"failures": dg.MetadataValue.md(markdown_preview(cases, rows=20))}
+                if failed
+                else {}
+            ),
+        },
+    )
+
+
+def _conservation_result(key: dg.AssetKey, days: Mapping[str, CleanDay]) -> dg.AssetCheckResult:
+    source = CONSERVED[key]
+    balances: dict[str, Conservation] = {
+        day: conservation(d.raw[source], d.results[source], source) for day, d in days.items()
+    }
+    failed = [day for day, b in balances.items() if not b.holds]
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=ROW_CONSERVATION,
+        passed=not failed,
+        metadata={
+            "partitions": ", ".join(days),
+            "failed_partitions": ", ".join(failed) or "none",
+            **by_day({day: b.as_dict() for day, b in balances.items()}),
+        },
+    )
+
+
+def clean_check_results(days: Mapping[str, CleanDay]) -> list[dg.AssetCheckResult]:
+    return [
+        *(_schema_result(key, days) for key in SCHEMAS),
+        *(_conservation_result(key, days) for key in CONSERVED),
+    ]

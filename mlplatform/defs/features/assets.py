@@ -1,15 +1,15 @@
 """Features layer: model inputs, point-in-time correct, per daily partition with lookback."""
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
 
-from mlplatform.automation.partitions import daily_partitions
-from mlplatform.defs.clean.assets import COST_DAILY, METRICS_HOURLY
-from mlplatform.defs.common import OWNERS, partition_day
-from mlplatform.defs.metadata import column_schema
+from mlplatform.automation.partitions import batched, daily_partitions
+from mlplatform.defs.clean.keys import COST_DAILY, METRICS_HOURLY
+from mlplatform.defs.common import OWNERS, partition_days
+from mlplatform.defs.metadata import by_day, column_schema
 from mlplatform.lib.cleaning.cost import DAILY_COLUMNS
 from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS
 from mlplatform.lib.features import (
@@ -27,19 +27,23 @@ RESOURCE_FEATURE_SCHEMA = resource_hourly_features(pl.DataFrame(schema=HOURLY_CO
 COST_FEATURE_SCHEMA = cost_daily_features(pl.DataFrame(schema=DAILY_COLUMNS)).collect_schema()
 
 
-def _of_day(
+def _of_days(
     compute: Callable[[pl.DataFrame, date], pl.DataFrame],
     upstream: pl.DataFrame | None,
-    day: date,
+    days: list[date],
     source: str,
     lookback_days: int,
-) -> pl.DataFrame:
-    """`compute` the day's features, with a clear failure where the upstream rows are missing."""
+) -> dict[str, pl.DataFrame]:
+    """`compute` each day's features from its own lookback window (so a day's rows are the same
+    whichever range it runs in), with a clear failure where the upstream rows are missing."""
     if upstream is None or upstream.is_empty():
-        raise dg.Failure(f"{source} has no rows for {day} or the {lookback_days} days before it")
-    features = compute(upstream, day)
-    if features.is_empty():
-        raise dg.Failure(f"{source} has no rows for {day}: materialize it first")
+        raise dg.Failure(
+            f"{source} has no rows for {days[0]}..{days[-1]} or the {lookback_days} days before"
+        )
+    features = {day.isoformat(): compute(upstream, day) for day in days}
+    empty = [day for day, frame in features.items() if frame.is_empty()]
+    if empty:
+        raise dg.Failure(f"{source} has no rows for {', '.join(empty)}: materialize it first")
     return features
 
 
@@ -80,20 +84,29 @@ def _lookback(key: dg.AssetKey, days: int) -> dg.AssetIn:
     io_manager_key="lake",
     owners=OWNERS,
     kinds={"polars", "parquet"},
+    backfill_policy=batched,
 )
 def resource_hourly(
     context: dg.AssetExecutionContext, hourly: pl.DataFrame | None
-) -> dg.Output[pl.DataFrame]:
-    day = partition_day(context)
-    features = _of_day(features_for_day, hourly, day, "clean/metrics_hourly", LOOKBACK_DAYS)
-    assert hourly is not None  # _of_day fails without it
-    history_days = hourly["ts"].dt.date().n_unique()
+) -> dg.Output[dict[str, pl.DataFrame]]:
+    days = partition_days(context)
+    features = _of_days(features_for_day, hourly, days, "clean/metrics_hourly", LOOKBACK_DAYS)
+    assert hourly is not None  # _of_days fails without it
+    present = set(hourly["ts"].dt.date().unique())
     return dg.Output(
         features,
-        metadata={
-            "resources": features["resource_id"].n_unique(),
-            "days_of_history_used": history_days,
-        },
+        metadata=by_day(
+            {
+                key: {
+                    "resources": frame["resource_id"].n_unique(),
+                    "days_of_history_used": sum(
+                        date.fromisoformat(key) - timedelta(days=n) in present
+                        for n in range(LOOKBACK_DAYS + 1)
+                    ),
+                }
+                for key, frame in features.items()
+            }
+        ),
     )
 
 
@@ -110,12 +123,19 @@ def resource_hourly(
     io_manager_key="lake",
     owners=OWNERS,
     kinds={"polars", "parquet"},
+    backfill_policy=batched,
 )
 def cost_daily_features(
     context: dg.AssetExecutionContext, cost: pl.DataFrame | None
-) -> dg.Output[pl.DataFrame]:
-    day = partition_day(context)
-    features = _of_day(cost_features_for_day, cost, day, "clean/cost_daily", COST_LOOKBACK_DAYS)
+) -> dg.Output[dict[str, pl.DataFrame]]:
+    days = partition_days(context)
+    features = _of_days(cost_features_for_day, cost, days, "clean/cost_daily", COST_LOOKBACK_DAYS)
     return dg.Output(
-        features, metadata={"series": features.select("sub_account_id", "service_name").n_unique()}
+        features,
+        metadata=by_day(
+            {
+                key: {"series": frame.select("sub_account_id", "service_name").n_unique()}
+                for key, frame in features.items()
+            }
+        ),
     )

@@ -1,38 +1,52 @@
 """Monitoring layer: Evidently drift reports and live accuracy, per daily partition."""
 
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from mlplatform.automation.partitions import daily_partitions
-from mlplatform.defs.common import OWNERS, partition_day
-from mlplatform.lib.drift import DriftSummary, InsufficientHistory
+from mlplatform.automation.partitions import batched, daily_partitions
+from mlplatform.defs.common import OWNERS
+from mlplatform.defs.metadata import json_metadata
+from mlplatform.defs.monitoring.checks import (
+    FEATURE_DRIFT_SPEC,
+    MODEL_PERFORMANCE_SPEC,
+    worst_day_result,
+)
+from mlplatform.lib.drift import DriftSummary, InsufficientHistory, reference_days
 from mlplatform.lib.drift import feature_drift as measure_drift
 from mlplatform.lib.performance import alert_quality, demand_performance
 from mlplatform.lib.registry import CHAMPION
 from mlplatform.lib.sources.simulator import read_labels
 from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
-from mlplatform.resources.monitoring import Reports
+from mlplatform.resources.monitoring import MonitoringPolicy, Reports
 
 RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])
-REFERENCE_DAYS = 28
 NOT_MEASURED = "not_measured"
+Days = dict[str, pl.DataFrame]  # a run's frames by partition key
 
 
-def _reference_days(lake: LakeReader, registry: ModelRegistry, day: date) -> list[str]:
-    """The champion's training window, or the 28 partitions before `day` without one."""
-    available = [d for d in lake.partitions("features", "resource_hourly") if d < day.isoformat()]
+def _champion_window(registry: ModelRegistry) -> str | None:
     store = registry.open()
     champion = store.by_alias("demand_forecaster", CHAMPION)
-    if champion is not None:
-        window = store.metadata("demand_forecaster", champion.version).get("training_window", "")
-        first, _, last = window.partition("..")
-        chosen = [d for d in available if first <= d <= last]
-        if chosen:
-            return chosen
-    return available[-REFERENCE_DAYS:]
+    if champion is None:
+        return None
+    return store.metadata("demand_forecaster", champion.version).get("training_window") or None
+
+
+def _day_metadata(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One day: its figures as they are. Several: the last day's, and every day's as JSON."""
+    last = figures[max(figures)]
+    if len(figures) == 1:
+        return last
+    plain = {
+        day: {k: v.value if isinstance(v, dg.MetadataValue) else v for k, v in f.items()}
+        for day, f in figures.items()
+    }
+    return {**{f"latest_{k}": v for k, v in last.items()}, "by_partition": json_metadata(plain)}
 
 
 _MONITORING = {
@@ -40,6 +54,7 @@ _MONITORING = {
     "partitions_def": daily_partitions,
     "owners": OWNERS,
     "io_manager_key": "lake",
+    "backfill_policy": batched,
 }
 
 
@@ -47,48 +62,55 @@ _MONITORING = {
     key=["monitoring", "feature_drift"],
     ins={"features": dg.AssetIn(RESOURCE_FEATURES)},
     deps=[dg.AssetKey(["models", "demand_forecaster"])],
+    check_specs=[FEATURE_DRIFT_SPEC],
     description=(
         "Evidently drift report of the day's features against the champion's training window, "
         "on week-over-week ratios (seasonality alone does not move them). One row per monitored "
-        "column with its normed Wasserstein distance; the self-contained HTML report is linked."
+        "column with its normed Wasserstein distance; the self-contained HTML report is linked. "
+        "Days with too little history to compare are 'not measured', not failed."
     ),
     kinds={"evidently", "polars", "parquet"},
     **_MONITORING,
 )
 def feature_drift(
     context: dg.AssetExecutionContext,
-    features: pl.DataFrame,
+    features: Days,
     lake_reader: LakeReader,
     registry: ModelRegistry,
     reports: Reports,
-) -> dg.Output[pl.DataFrame]:
-    day = partition_day(context)
-    days = _reference_days(lake_reader, registry, day)
-    if not days:
-        raise dg.Failure(f"no feature partitions before {day} to compare with")
-    reference = lake_reader.read("features", "resource_hourly", days)
-    try:
-        with reports.writing("feature_drift", day.isoformat()) as html:
-            summary = measure_drift(reference, features, html)
-    except InsufficientHistory as exc:
-        # a young deployment's first week: nothing to measure yet, which is no failure
-        context.log.warning(f"drift not measured for {day}: {exc}")
-        return dg.Output(
-            DriftSummary(float("nan"), [], {}, 0, 0).as_frame(),
-            metadata={NOT_MEASURED: str(exc), "reference_window": f"{days[0]}..{days[-1]}"},
-        )
-    report = reports.target("feature_drift", day.isoformat())
-    return dg.Output(
-        summary.as_frame(),
-        metadata={
+    monitoring_policy: MonitoringPolicy,
+) -> Iterator[dg.Output[Days] | dg.AssetCheckResult]:
+    available = lake_reader.partitions("features", "resource_hourly")
+    window = _champion_window(registry)
+    references: dict[tuple[str, ...], pl.DataFrame] = {}  # days of a range share one reference
+    out, figures, shares = {}, {}, {}
+    for day, current in features.items():
+        days = tuple(reference_days(available, window, day))
+        try:
+            if not days:
+                raise InsufficientHistory(f"no feature partitions before {day} to compare with")
+            if days not in references:
+                references[days] = lake_reader.read("features", "resource_hourly", list(days))
+            with reports.writing("feature_drift", day) as html:
+                summary = measure_drift(references[days], current, html)
+        except InsufficientHistory as exc:
+            # a young deployment's first week: nothing to measure yet, which is no failure
+            context.log.warning(f"drift not measured for {day}: {exc}")
+            out[day] = DriftSummary(float("nan"), [], {}, 0, 0).as_frame()
+            figures[day], shares[day] = {NOT_MEASURED: str(exc)}, None
+            continue
+        report = reports.target("feature_drift", day)
+        out[day], shares[day] = summary.as_frame(), summary.share
+        figures[day] = {
             "drift_share": summary.share,
             "drifted_columns": ", ".join(summary.drifted) or "none",
             **{f"score_{c}": s for c, s in summary.scores.items()},
             "reference_window": f"{days[0]}..{days[-1]}",
             "report": dg.MetadataValue.url(reports.url(report)),
             "report_path": dg.MetadataValue.path(str(report)),
-        },
-    )
+        }
+    yield dg.Output(out, metadata=_day_metadata(figures))
+    yield worst_day_result(FEATURE_DRIFT_SPEC, shares, monitoring_policy.drift(), "drift share")
 
 
 @dg.asset(
@@ -98,6 +120,7 @@ def feature_drift(
         "alerts": dg.AssetIn(dg.AssetKey(["serving", "anomaly_alerts"])),
     },
     deps=[dg.AssetKey(["models", "demand_forecaster"])],
+    check_specs=[MODEL_PERFORMANCE_SPEC],
     description=(
         "Once a day's actuals are in: the champion demand forecaster's MAE on that day against "
         "the naive baselines and its own training MAE; anomaly alerts against the simulator's "
@@ -107,31 +130,34 @@ def feature_drift(
     **_MONITORING,
 )
 def model_performance(
-    context: dg.AssetExecutionContext,
-    features: pl.DataFrame,
-    alerts: pl.DataFrame,
+    features: Days,
+    alerts: Days,
     registry: ModelRegistry,
     landing: LandingZone,
-) -> dg.Output[pl.DataFrame]:
-    day = partition_day(context)
+    monitoring_policy: MonitoringPolicy,
+) -> Iterator[dg.Output[Days] | dg.AssetCheckResult]:
     store = registry.open()
     champion = store.by_alias("demand_forecaster", CHAMPION)
     if champion is None:
         raise dg.Failure("demand_forecaster has no champion yet")
     booster = store.load("demand_forecaster", champion.version)
-    metrics = demand_performance(
-        booster, features, float(champion.metrics.get("mae", float("nan")))
-    )
-    labels_file = landing.labels(day)
-    if labels_file.exists():
-        quality = alert_quality(alerts, read_labels(labels_file))
-        metrics |= {f"alerts_{k}": v for k, v in quality.items()}
-    row = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
-    return dg.Output(
-        pl.DataFrame([{**row, "model_version": champion.version}]),
-        metadata={
+    training_mae = float(champion.metrics.get("mae", float("nan")))
+    out, figures, ratios = {}, {}, {}
+    for day, frame in features.items():
+        metrics = demand_performance(booster, frame, training_mae)
+        labels_file = landing.labels(date.fromisoformat(day))
+        if labels_file.exists():
+            quality = alert_quality(alerts[day], read_labels(labels_file))
+            metrics |= {f"alerts_{k}": v for k, v in quality.items()}
+        row = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+        out[day] = pl.DataFrame([{**row, "model_version": champion.version}])
+        ratios[day] = float(row["mae_ratio_to_training"])
+        figures[day] = {
             **row,
             "model_version": champion.version,
             "best_baseline": str(metrics.get("best_baseline")),
-        },
+        }
+    yield dg.Output(out, metadata=_day_metadata(figures))
+    yield worst_day_result(
+        MODEL_PERFORMANCE_SPEC, ratios, monitoring_policy.performance(), "MAE ratio to training"
     )

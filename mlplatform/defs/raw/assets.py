@@ -1,34 +1,35 @@
 """Raw layer: landing files as they arrived, with file and line, one partition per day."""
 
 from collections.abc import Sequence
+from datetime import date
 
 import dagster as dg
 import polars as pl
 
-from mlplatform.automation.partitions import daily_partitions
-from mlplatform.defs.common import OWNERS, partition_day
-from mlplatform.defs.metadata import column_schema, markdown_preview
+from mlplatform.automation.partitions import batched, daily_partitions
+from mlplatform.defs.common import OWNERS, partition_days
+from mlplatform.defs.metadata import by_day, column_schema, markdown_preview
 from mlplatform.lib.catalog import COST_OPTIONAL, COST_REQUIRED, METRICS_OPTIONAL, METRICS_REQUIRED
 from mlplatform.lib.ingest import file_report_table, ingest
 from mlplatform.lib.sources.landing import FileReport, raw_schema
 from mlplatform.resources.landing import LandingZone
 
 
-def _ingest_partition(
+def _ingest_day(
     context: dg.AssetExecutionContext,
     landing: LandingZone,
     source: str,
+    day: date,
     required: Sequence[str],
     optional: Sequence[str],
-) -> dg.Output[pl.DataFrame]:
-    day = partition_day(context)
+) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     files = {f.name: f for f in landing.files(source, day)}
     if not files:
         context.log.warning(f"no landing files in {landing.folder(source, day)}")
 
     def progress(i: int, report: FileReport) -> None:
         state = f"ERROR {report.error}" if report.error else f"{report.rows:,} rows"
-        context.log.info(f"[{i}/{len(files)}] {report.file}: {state}")
+        context.log.info(f"{day} [{i}/{len(files)}] {report.file}: {state}")
         for warning in report.warnings:
             context.log.warning(f"{report.file}: {warning}")
 
@@ -39,14 +40,33 @@ def _ingest_partition(
         optional,
         progress,
     )
-    reports = file_report_table(result.reports)
+    figures = {
+        "files": len(result.reports),
+        "failed_files": len(result.failed_files),
+        "rows_with_errors": int(result.raw["file_error"].is_not_null().sum()),
+    }
+    return result.raw, figures, file_report_table(result.reports)
+
+
+def _ingest_partitions(
+    context: dg.AssetExecutionContext,
+    landing: LandingZone,
+    source: str,
+    required: Sequence[str],
+    optional: Sequence[str],
+) -> dg.Output[dict[str, pl.DataFrame]]:
+    frames, figures, reports = {}, {}, []
+    for day in partition_days(context):
+        key = day.isoformat()
+        frames[key], figures[key], report = _ingest_day(
+            context, landing, source, day, required, optional
+        )
+        reports.append(report)
     return dg.Output(
-        result.raw,
+        frames,
         metadata={
-            "files": len(result.reports),
-            "failed_files": len(result.failed_files),
-            "rows_with_errors": int(result.raw["file_error"].is_not_null().sum()),
-            "file_report": dg.MetadataValue.md(markdown_preview(reports, rows=50)),
+            **by_day(figures),
+            "file_report": dg.MetadataValue.md(markdown_preview(pl.concat(reports), rows=50)),
         },
     )
 
@@ -56,6 +76,7 @@ _RAW_SPEC = {
     "group_name": "raw",
     "owners": OWNERS,
     "io_manager_key": "lake",
+    "backfill_policy": batched,
 }
 
 
@@ -74,8 +95,8 @@ _RAW_SPEC = {
 )
 def cloudwatch_metrics(
     context: dg.AssetExecutionContext, landing: LandingZone
-) -> dg.Output[pl.DataFrame]:
-    return _ingest_partition(context, landing, "metrics", METRICS_REQUIRED, METRICS_OPTIONAL)
+) -> dg.Output[dict[str, pl.DataFrame]]:
+    return _ingest_partitions(context, landing, "metrics", METRICS_REQUIRED, METRICS_OPTIONAL)
 
 
 @dg.asset(
@@ -88,5 +109,7 @@ def cloudwatch_metrics(
     metadata={"dagster/column_schema": column_schema(raw_schema([*COST_REQUIRED, *COST_OPTIONAL]))},
     **_RAW_SPEC,
 )
-def cost_usage(context: dg.AssetExecutionContext, landing: LandingZone) -> dg.Output[pl.DataFrame]:
-    return _ingest_partition(context, landing, "cost", COST_REQUIRED, COST_OPTIONAL)
+def cost_usage(
+    context: dg.AssetExecutionContext, landing: LandingZone
+) -> dg.Output[dict[str, pl.DataFrame]]:
+    return _ingest_partitions(context, landing, "cost", COST_REQUIRED, COST_OPTIONAL)

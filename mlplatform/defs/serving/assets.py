@@ -3,10 +3,11 @@
 import dagster as dg
 import polars as pl
 
-from mlplatform.automation.partitions import daily_partitions
+from mlplatform.automation.partitions import batched, daily_partitions
 from mlplatform.defs.common import OWNERS
+from mlplatform.defs.metadata import by_day
 from mlplatform.lib.anomaly_model import score
-from mlplatform.lib.forecasting import COST, DEMAND, ForecastSpec, build_dataset, predict
+from mlplatform.lib.forecasting import COST, DEMAND, ForecastSpec, forecast_table
 from mlplatform.lib.recommendations import rightsizing
 from mlplatform.lib.registry import CHAMPION
 from mlplatform.resources.models import ModelRegistry
@@ -23,19 +24,13 @@ def _champion(registry: ModelRegistry, name: str):
     return champion, store.load(name, champion.version), store.metadata(name, champion.version)
 
 
-def _forecasts(spec: ForecastSpec, features: pl.DataFrame, registry: ModelRegistry) -> pl.DataFrame:
+Days = dict[str, pl.DataFrame]  # a run's frames by partition key
+
+
+def _forecasts(spec: ForecastSpec, features: Days, registry: ModelRegistry) -> Days:
     champion, booster, _ = _champion(registry, spec.name)
-    dataset = build_dataset(features, spec, with_target=False)
-    dataset.features = booster.feature_name()
-    return dataset.frame.select(
-        *spec.series,
-        pl.col(spec.time).alias("origin"),
-        "horizon",
-        pl.col("_target_time").alias("target_time"),
-    ).with_columns(
-        forecast=pl.Series(predict(booster, dataset)),
-        model_version=pl.lit(f"{spec.name}/{champion.version}"),
-    )
+    version = f"{spec.name}/{champion.version}"
+    return {day: forecast_table(spec, frame, booster, version) for day, frame in features.items()}
 
 
 _SERVING = {
@@ -43,6 +38,7 @@ _SERVING = {
     "partitions_def": daily_partitions,
     "owners": OWNERS,
     "io_manager_key": "lake",
+    "backfill_policy": batched,
 }
 
 
@@ -54,9 +50,10 @@ _SERVING = {
     kinds={"lightgbm", "polars", "parquet"},
     **_SERVING,
 )
-def demand_forecasts(features: pl.DataFrame, registry: ModelRegistry) -> dg.Output[pl.DataFrame]:
+def demand_forecasts(features: Days, registry: ModelRegistry) -> dg.Output[Days]:
     out = _forecasts(DEMAND, features, registry)
-    return dg.Output(out, metadata={"model_version": out["model_version"][0] if out.height else ""})
+    version = next((f["model_version"][0] for f in out.values() if f.height), "")
+    return dg.Output(out, metadata={"model_version": version})
 
 
 @dg.asset(
@@ -67,11 +64,18 @@ def demand_forecasts(features: pl.DataFrame, registry: ModelRegistry) -> dg.Outp
     kinds={"lightgbm", "polars", "parquet"},
     **_SERVING,
 )
-def cost_forecasts(features: pl.DataFrame, registry: ModelRegistry) -> dg.Output[pl.DataFrame]:
+def cost_forecasts(features: Days, registry: ModelRegistry) -> dg.Output[Days]:
     out = _forecasts(COST, features, registry)
     return dg.Output(
         out,
-        metadata={"forecast_total_7d": float(out.filter(pl.col("horizon") <= 7)["forecast"].sum())},
+        metadata=by_day(
+            {
+                day: {
+                    "forecast_total_7d": float(f.filter(pl.col("horizon") <= 7)["forecast"].sum())
+                }
+                for day, f in out.items()
+            }
+        ),
     )
 
 
@@ -83,13 +87,15 @@ def cost_forecasts(features: pl.DataFrame, registry: ModelRegistry) -> dg.Output
     kinds={"lightgbm", "polars", "parquet"},
     **_SERVING,
 )
-def anomaly_alerts(features: pl.DataFrame, registry: ModelRegistry) -> dg.Output[pl.DataFrame]:
+def anomaly_alerts(features: Days, registry: ModelRegistry) -> dg.Output[Days]:
     champion, booster, meta = _champion(registry, "anomaly_detector")
-    scored = score(booster, features, meta["scale"], meta["threshold"])
-    alerts = scored.filter("is_anomaly").with_columns(
-        model_version=pl.lit(f"anomaly_detector/{champion.version}")
-    )
-    return dg.Output(alerts, metadata={"alerts": alerts.height, "scored_rows": scored.height})
+    version = pl.lit(f"anomaly_detector/{champion.version}")
+    alerts, figures = {}, {}
+    for day, frame in features.items():
+        scored = score(booster, frame, meta["scale"], meta["threshold"])
+        alerts[day] = scored.filter("is_anomaly").with_columns(model_version=version)
+        figures[day] = {"alerts": alerts[day].height, "scored_rows": scored.height}
+    return dg.Output(alerts, metadata=by_day(figures))
 
 
 @dg.asset(
@@ -106,18 +112,16 @@ def anomaly_alerts(features: pl.DataFrame, registry: ModelRegistry) -> dg.Output
     kinds={"polars", "parquet"},
     **_SERVING,
 )
-def cost_recommendations(
-    features: pl.DataFrame, forecasts: pl.DataFrame, cost: pl.DataFrame
-) -> dg.Output[pl.DataFrame]:
-    out = rightsizing(features, forecasts, cost).with_columns(
-        model_version=pl.lit(
-            forecasts["model_version"][0] if forecasts.height else None, dtype=pl.String
+def cost_recommendations(features: Days, forecasts: Days, cost: Days) -> dg.Output[Days]:
+    out, figures = {}, {}
+    for day, frame in features.items():
+        day_forecasts = forecasts[day]
+        version = day_forecasts["model_version"][0] if day_forecasts.height else None
+        out[day] = rightsizing(frame, day_forecasts, cost[day]).with_columns(
+            model_version=pl.lit(version, dtype=pl.String)
         )
-    )
-    return dg.Output(
-        out,
-        metadata={
-            "recommendations": out.height,
-            "monthly_saving_total": float(out["monthly_saving"].sum()),
-        },
-    )
+        figures[day] = {
+            "recommendations": out[day].height,
+            "monthly_saving_total": float(out[day]["monthly_saving"].sum()),
+        }
+    return dg.Output(out, metadata=by_day(figures))

@@ -76,3 +76,16 @@ def plan_ingestion(
         deferred=len(due) - len(planned),
         seen=cursor,
     )
+
+
+def consecutive_ranges(days: Sequence[str], max_days: int) -> list[tuple[str, str]]:
+    """Sorted ISO days as (first, last) runs of consecutive days, none longer than `max_days`:
+    one ranged run each instead of one run per day."""
+    ranges: list[list[date]] = []
+    for day in sorted(date.fromisoformat(d) for d in days):
+        current = ranges[-1] if ranges else None
+        if current and (day - current[-1]).days == 1 and len(current) < max_days:
+            current.append(day)
+        else:
+            ranges.append([day])
+    return [(r[0].isoformat(), r[-1].isoformat()) for r in ranges]

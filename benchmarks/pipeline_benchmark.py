@@ -1,0 +1,151 @@
+"""A catch-up, timed: D days x R resources landed on a temporary embedded deployment, the real
+Dagster daemon building every layer from the landing files to the drift reports with nobody
+clicking, next to the compute floor (`benchmarks.pipeline_floor`: the same library functions in
+a plain loop over the days, in a process of its own, on a copy of the same landing files).
+
+    .venv/bin/python -m benchmarks.pipeline_benchmark [--days 60] [--resources 500] [--repeats 2]
+
+Each repeat lands fresh data into a fresh deployment and runs both sides one after the other;
+the figures printed are per repeat and their medians. The platform side is timed from the
+daemon's start to the last layer's last file; the floor side is the whole floor process,
+imports included. Run it on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from mlplatform.lib.coverage import missing_partitions
+from mlplatform.lib.registry import CHAMPION
+from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
+from mlplatform.resources.models import open_registry
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MODELS = ("demand_forecaster", "cost_forecaster", "anomaly_detector")
+
+
+def land(data: Path, days: int, resources: int) -> list[str]:
+    """Simulated landing files for the `days` days up to yesterday."""
+    first = datetime.now(UTC).date() - timedelta(days=days)
+    config = SimulationConfig(resources=resources, seed=11)
+    for day in simulate(config, first, days):
+        write_landing_day(day, data / "landing", config)
+    return [(first + timedelta(days=i)).isoformat() for i in range(days)]
+
+
+def missing(data: Path, days: list[str]) -> list[str]:
+    found = missing_partitions(data / "lake", days)
+    if not (data / "reports" / "feature_drift" / f"{days[-1]}.html").exists():
+        found.append(f"the drift report of {days[-1]}")
+    if not (data / "mlflow.db").exists():
+        return [*found, "the model registry"]
+    registry = open_registry(f"sqlite:///{data / 'mlflow.db'}", str(data / "models"))
+    return found + [f"champion of {m}" for m in MODELS if registry.by_alias(m, CHAMPION) is None]
+
+
+def run_platform(root: Path, days: list[str], interval: int, deadline: float) -> dict:
+    home, data = root / "home", root / "data"
+    home.mkdir()
+    yaml = (REPO / "dagster.yaml").read_text().replace(".dagster", str(home / ".dagster"))
+    (home / "dagster.yaml").write_text(yaml)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "MLPLATFORM_DATA_DIR": str(data)}
+    env.pop("MLPLATFORM_PARTITIONS_START", None)
+    env["MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"] = str(interval)
+    log = (root / "daemon.log").open("w")
+    started = time.perf_counter()
+    daemon = subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        left = missing(data, days)
+        while left and time.perf_counter() - started < deadline:
+            if daemon.poll() is not None:
+                raise RuntimeError(f"the daemon exited with {daemon.returncode}; see {log.name}")
+            time.sleep(2)
+            left = missing(data, days)
+        seconds = time.perf_counter() - started
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=120)
+        log.close()
+    if left:
+        raise RuntimeError(f"not caught up after {seconds:.0f} s: {left[:10]} ({len(left)} in all)")
+    os.environ["DAGSTER_HOME"] = str(home)
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+    return {
+        "seconds": seconds,
+        "runs": len(runs),
+        "failed": sum(r.status == dg.DagsterRunStatus.FAILURE for r in runs),
+    }
+
+
+def run_floor(root: Path, days: list[str]) -> float:
+    data = root / "floor"
+    shutil.copytree(root / "data" / "landing", data / "landing")
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.pipeline_floor", str(data), days[0], str(len(days))],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--resources", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--interval", type=int, default=60, help="MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"
+    )
+    parser.add_argument("--deadline", type=float, default=3 * 3600, help="seconds per repeat")
+    args = parser.parse_args()
+    print(
+        f"{args.days} days x {args.resources} resources, {os.cpu_count()} cores, "
+        f"automation interval {args.interval} s"
+    )
+    platform, floor = [], []
+    for repeat in range(1, args.repeats + 1):
+        with tempfile.TemporaryDirectory(prefix="mlplatform-bench-") as tmp:
+            root = Path(tmp)
+            days = land(root / "data", args.days, args.resources)
+            result = run_platform(root, days, args.interval, args.deadline)
+            floor_seconds = run_floor(root, days)
+        platform.append(result["seconds"])
+        floor.append(floor_seconds)
+        print(
+            f"repeat {repeat}: platform {result['seconds']:.0f} s in {result['runs']} runs "
+            f"({result['failed']} failed), floor {floor_seconds:.0f} s, "
+            f"ratio {result['seconds'] / floor_seconds:.2f}"
+        )
+    p, f = statistics.median(platform), statistics.median(floor)
+    print(f"median: platform {p:.0f} s, floor {f:.0f} s, ratio {p / f:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

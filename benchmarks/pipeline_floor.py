@@ -1,0 +1,207 @@
+"""The compute floor of a catch-up: the library functions the assets call, in a plain loop over
+the days, reading and writing the same Parquet files, with no Dagster at all.
+
+    .venv/bin/python -m benchmarks.pipeline_floor DATA_DIR FIRST_DAY DAYS
+
+`DATA_DIR` holds `landing/` as `mlplatform simulate` writes it; the lake, registry and reports
+are written below it as the platform writes them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from mlplatform.lib.anomaly_model import score
+from mlplatform.lib.catalog import COST_OPTIONAL, COST_REQUIRED, METRICS_OPTIONAL, METRICS_REQUIRED
+from mlplatform.lib.cleaning.cost import clean_cost
+from mlplatform.lib.cleaning.metrics import clean_metrics
+from mlplatform.lib.cleaning.validation import conservation, schema_failures
+from mlplatform.lib.drift import InsufficientHistory, feature_drift, reference_days
+from mlplatform.lib.features import (
+    COST_LOOKBACK_DAYS,
+    LOOKBACK_DAYS,
+    cost_features_for_day,
+    features_for_day,
+)
+from mlplatform.lib.forecasting import COST, DEMAND, forecast_table
+from mlplatform.lib.ingest import ingest
+from mlplatform.lib.lifecycle import train_and_challenge, train_and_challenge_anomaly
+from mlplatform.lib.performance import alert_quality, demand_performance
+from mlplatform.lib.recommendations import rightsizing
+from mlplatform.lib.registry import CHAMPION, Registry
+from mlplatform.lib.schemas import cost_daily_schema, metrics_hourly_schema, quarantine_schema
+from mlplatform.lib.sources.simulator import read_labels
+from mlplatform.lib.training import SearchBudget
+
+# TrainingConfig's defaults, as the platform trains with them
+TRAINING_DAYS, TRIALS, SEARCH_SECONDS, MARGIN, SEED = 28, 20, 120.0, 0.02, 7
+
+
+class Lake:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, table: str, day: str) -> Path:
+        return self.root / table / f"{day}.parquet"
+
+    def write(self, table: str, day: str, frame: pl.DataFrame) -> None:
+        self.path(table, day).parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(self.path(table, day))
+
+    def read(self, table: str, days: list[str]) -> pl.DataFrame:
+        frames = [
+            pl.read_parquet(self.path(table, d)) for d in days if self.path(table, d).exists()
+        ]
+        return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _ingest(landing: Path, source: str, day: str, required, optional) -> pl.DataFrame:
+    folder = landing / source / day
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    arrivals = [
+        (p.relative_to(landing).as_posix(), datetime.fromtimestamp(p.stat().st_mtime, UTC))
+        for p in files
+    ]
+    return ingest(arrivals, lambda name: (landing / name).read_bytes(), required, optional).raw
+
+
+def _before(day: date, n: int) -> list[str]:
+    return [(day - timedelta(days=k)).isoformat() for k in range(n, -1, -1)]
+
+
+def ingest_and_clean(landing: Path, lake: Lake, days: list[date]) -> None:
+    for day in days:
+        key = day.isoformat()
+        raw_m = _ingest(landing, "metrics", key, METRICS_REQUIRED, METRICS_OPTIONAL)
+        raw_c = _ingest(landing, "cost", key, COST_REQUIRED, COST_OPTIONAL)
+        lake.write("raw/cloudwatch_metrics", key, raw_m)
+        lake.write("raw/cost_usage", key, raw_c)
+        metrics, cost = clean_metrics(raw_m, day), clean_cost(raw_c, day)
+        quarantine = pl.concat([metrics.quarantine, cost.quarantine])
+        for frame, schema in (
+            (metrics.clean, metrics_hourly_schema()),
+            (cost.clean, cost_daily_schema()),
+            (quarantine, quarantine_schema()),
+        ):
+            assert schema_failures(frame, schema).is_empty()
+        assert conservation(raw_m, metrics, "metrics").holds
+        assert conservation(raw_c, cost, "cost").holds
+        lake.write("clean/metrics_hourly", key, metrics.clean)
+        lake.write("clean/cost_daily", key, cost.clean)
+        lake.write("clean/quarantine", key, quarantine)
+
+
+def build_features(lake: Lake, days: list[date]) -> None:
+    for day in days:
+        key = day.isoformat()
+        hourly = lake.read("clean/metrics_hourly", _before(day, LOOKBACK_DAYS))
+        lake.write("features/resource_hourly", key, features_for_day(hourly, day))
+        cost = lake.read("clean/cost_daily", _before(day, COST_LOOKBACK_DAYS))
+        lake.write("features/cost_daily", key, cost_features_for_day(cost, day))
+
+
+def train_models(lake: Lake, registry: Registry, days: list[date]) -> None:
+    window = [d.isoformat() for d in days[-TRAINING_DAYS:]]
+    budget = SearchBudget(trials=TRIALS, timeout_seconds=SEARCH_SECONDS, seed=SEED)
+    meta = {"training_window": f"{window[0]}..{window[-1]}", "training_days": len(window)}
+    resource = lake.read("features/resource_hourly", window)
+    train_and_challenge(registry, DEMAND, resource, budget, MARGIN, meta)
+    cost = lake.read("features/cost_daily", window)
+    train_and_challenge(registry, COST, cost, budget, MARGIN, meta)
+    train_and_challenge_anomaly(
+        registry,
+        history=lake.read("features/resource_hourly", window[:-1]),
+        recent=lake.read("features/resource_hourly", window[-1:]),
+        margin=MARGIN,
+        metadata={"training_window": f"{window[0]}..{window[-2]}"},
+    )
+
+
+def serve_and_monitor(
+    lake: Lake, registry: Registry, landing: Path, reports: Path, days: list[date]
+) -> None:
+    models = {}
+    for name in ("demand_forecaster", "cost_forecaster", "anomaly_detector"):
+        champion = registry.by_alias(name, CHAMPION)
+        assert champion is not None, name
+        models[name] = (champion, registry.load(name, champion.version))
+    anomaly_meta = registry.metadata("anomaly_detector", models["anomaly_detector"][0].version)
+    demand_meta = registry.metadata("demand_forecaster", models["demand_forecaster"][0].version)
+    available = [d.isoformat() for d in days]
+    references: dict[tuple[str, ...], pl.DataFrame] = {}
+    for day in days:
+        key = day.isoformat()
+        resource = lake.read("features/resource_hourly", [key])
+        cost_features = lake.read("features/cost_daily", [key])
+        demand_version = f"demand_forecaster/{models['demand_forecaster'][0].version}"
+        demand = forecast_table(DEMAND, resource, models["demand_forecaster"][1], demand_version)
+        cost_version = f"cost_forecaster/{models['cost_forecaster'][0].version}"
+        cost = forecast_table(COST, cost_features, models["cost_forecaster"][1], cost_version)
+        scored = score(
+            models["anomaly_detector"][1],
+            resource,
+            anomaly_meta["scale"],
+            anomaly_meta["threshold"],
+        )
+        alerts = scored.filter("is_anomaly")
+        lake.write("serving/demand_forecasts", key, demand)
+        lake.write("serving/cost_forecasts", key, cost)
+        lake.write("serving/anomaly_alerts", key, alerts)
+        clean_cost_day = lake.read("clean/cost_daily", [key])
+        lake.write(
+            "serving/cost_recommendations", key, rightsizing(resource, demand, clean_cost_day)
+        )
+        champion, booster = models["demand_forecaster"]
+        performance = demand_performance(booster, resource, float(champion.metrics["mae"]))
+        labels = landing / "labels" / f"{key}.json"
+        if labels.exists():
+            performance |= alert_quality(alerts, read_labels(labels))
+        row = {k: v for k, v in performance.items() if isinstance(v, int | float)}
+        lake.write("monitoring/model_performance", key, pl.DataFrame([row]))
+        ref_days = tuple(reference_days(available, demand_meta.get("training_window"), key))
+        try:
+            if not ref_days:
+                raise InsufficientHistory("no earlier day")
+            if ref_days not in references:
+                references[ref_days] = lake.read("features/resource_hourly", list(ref_days))
+            summary = feature_drift(
+                references[ref_days], resource, reports / "feature_drift" / f"{key}.html"
+            )
+            drift = summary.as_frame()
+        except InsufficientHistory:
+            drift = pl.DataFrame(schema={"column": pl.String, "score": pl.Float64})
+        lake.write("monitoring/feature_drift", key, drift)
+
+
+def run(data: Path, first: date, count: int) -> dict[str, float]:
+    """Every layer for `count` days from `first`; seconds per stage."""
+    days = [first + timedelta(days=i) for i in range(count)]
+    lake = Lake(data / "lake")
+    registry = Registry(f"sqlite:///{data / 'mlflow.db'}", str(data / "models"))
+    seconds, started = {}, time.perf_counter()
+    stages = [
+        ("ingest + clean", lambda: ingest_and_clean(data / "landing", lake, days)),
+        ("features", lambda: build_features(lake, days)),
+        ("train 3 models", lambda: train_models(lake, registry, days)),
+        (
+            "serve + monitor",
+            lambda: serve_and_monitor(lake, registry, data / "landing", data / "reports", days),
+        ),
+    ]
+    for name, stage in stages:
+        begun = time.perf_counter()
+        stage()
+        seconds[name] = time.perf_counter() - begun
+    seconds["total"] = time.perf_counter() - started
+    return seconds
+
+
+if __name__ == "__main__":
+    data_dir, first_day, n = Path(sys.argv[1]), date.fromisoformat(sys.argv[2]), int(sys.argv[3])
+    for stage, s in run(data_dir, first_day, n).items():
+        print(f"{stage}: {s:.1f} s")
