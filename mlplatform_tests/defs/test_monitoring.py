@@ -6,6 +6,13 @@ import polars as pl
 
 from mlplatform.definitions import ASSETS
 from mlplatform.defs.monitoring.assets import NOT_MEASURED
+from mlplatform.defs.monitoring.checks import (
+    FEATURE_DRIFT_SPEC,
+    MEASURED,
+    PARTITION,
+    worst_day_result,
+)
+from mlplatform.lib.drift import Thresholds
 from mlplatform.lib.features import resource_hourly_features
 from mlplatform.lib.sources.hourly import simulated_hourly
 from mlplatform.lib.sources.simulator import SimulationConfig
@@ -54,3 +61,21 @@ def test_the_first_day_has_nothing_to_compare_with_and_is_not_measured(tmp_path:
     assert "no feature partitions before" in materialization.metadata[NOT_MEASURED].value
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.passed and evaluation.metadata["measured"].value is False
+
+
+def test_a_check_over_several_days_reports_the_worst_day():
+    thresholds = Thresholds(warn=0.5, error=1.0)
+    result = worst_day_result(
+        FEATURE_DRIFT_SPEC,
+        {"2026-01-02": 0.0, "2026-01-03": 1.0, "2026-01-04": 0.5, "2026-01-05": None},
+        thresholds,
+        "drift share",
+    )
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.metadata[PARTITION].value == "2026-01-03"
+    assert result.metadata[MEASURED].value == 1.0
+    assert result.metadata["by_partition"].value["2026-01-05"] is None
+    healthy = worst_day_result(FEATURE_DRIFT_SPEC, {"2026-01-02": 0.2}, thresholds, "drift share")
+    assert healthy.passed and healthy.metadata[PARTITION].value == "2026-01-02"
+    unmeasured = worst_day_result(FEATURE_DRIFT_SPEC, {"2026-01-02": None}, thresholds, "drift")
+    assert unmeasured.passed and unmeasured.metadata["measured"].value is False

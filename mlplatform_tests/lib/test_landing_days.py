@@ -3,7 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from mlplatform.lib.sources.landing_days import first_landing_day, landing_days, plan_ingestion
+from mlplatform.lib.sources.landing_days import (
+    consecutive_ranges,
+    first_landing_day,
+    landing_days,
+    plan_ingestion,
+)
 
 DAYS = [f"2026-01-{d:02d}" for d in range(1, 11)]
 
@@ -59,3 +64,15 @@ def test_a_tick_plans_at_most_max_days_and_the_rest_follow(max_days: int):
         planned += plan.days
         seen = plan.seen
     assert planned == DAYS
+
+
+def test_consecutive_days_become_bounded_ranges():
+    days = ["2026-01-05", "2026-01-01", "2026-01-02", "2026-01-03", "2026-01-07", "2026-01-08"]
+    assert consecutive_ranges(days, max_days=2) == [
+        ("2026-01-01", "2026-01-02"),
+        ("2026-01-03", "2026-01-03"),
+        ("2026-01-05", "2026-01-05"),
+        ("2026-01-07", "2026-01-08"),
+    ]
+    assert consecutive_ranges(days, max_days=14)[0] == ("2026-01-01", "2026-01-03")
+    assert consecutive_ranges([], max_days=3) == []
