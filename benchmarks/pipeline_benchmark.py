@@ -27,14 +27,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from mlplatform.lib.coverage import missing_partitions
-from mlplatform.lib.registry import CHAMPION
+from mlplatform.lib.coverage import not_built
 from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
-from mlplatform.resources.models import open_registry
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-MODELS = ("demand_forecaster", "cost_forecaster", "anomaly_detector")
 
 
 def land(data: Path, days: int, resources: int) -> list[str]:
@@ -44,16 +41,6 @@ def land(data: Path, days: int, resources: int) -> list[str]:
     for day in simulate(config, first, days):
         write_landing_day(day, data / "landing", config)
     return [(first + timedelta(days=i)).isoformat() for i in range(days)]
-
-
-def missing(data: Path, days: list[str]) -> list[str]:
-    found = missing_partitions(data / "lake", days)
-    if not (data / "reports" / "feature_drift" / f"{days[-1]}.html").exists():
-        found.append(f"the drift report of {days[-1]}")
-    if not (data / "mlflow.db").exists():
-        return [*found, "the model registry"]
-    registry = open_registry(f"sqlite:///{data / 'mlflow.db'}", str(data / "models"))
-    return found + [f"champion of {m}" for m in MODELS if registry.by_alias(m, CHAMPION) is None]
 
 
 def run_platform(root: Path, days: list[str], interval: int, deadline: float) -> dict:
@@ -75,12 +62,12 @@ def run_platform(root: Path, days: list[str], interval: int, deadline: float) ->
         start_new_session=True,
     )
     try:
-        left = missing(data, days)
+        left = not_built(data, days)
         while left and time.perf_counter() - started < deadline:
             if daemon.poll() is not None:
                 raise RuntimeError(f"the daemon exited with {daemon.returncode}; see {log.name}")
             time.sleep(2)
-            left = missing(data, days)
+            left = not_built(data, days)
         seconds = time.perf_counter() - started
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)

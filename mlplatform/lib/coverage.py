@@ -28,3 +28,22 @@ def missing_partitions(
 ) -> list[str]:
     """`table/day` for every day a table has no Parquet file for, upstream tables first."""
     return [f"{t}/{d}" for t in tables for d in days if not (lake / t / f"{d}.parquet").exists()]
+
+
+MODELS = ("demand_forecaster", "cost_forecaster", "anomaly_detector")
+
+
+def not_built(data: Path, days: Sequence[str]) -> list[str]:
+    """What a local deployment under `data` still lacks for `days`: partitions of every daily
+    table, the last day's drift report, then a champion of each model; empty when caught up."""
+    from mlplatform.lib.registry import CHAMPION, Registry
+
+    missing = missing_partitions(data / "lake", days)
+    if not (data / "reports" / "feature_drift" / f"{days[-1]}.html").exists():
+        missing.append(f"the drift report of {days[-1]}")
+    if missing:  # the registry is the last thing to look at, and the dearest
+        return missing
+    if not (data / "mlflow.db").exists():
+        return ["the model registry"]
+    registry = Registry(f"sqlite:///{data / 'mlflow.db'}", str(data / "models"))
+    return [f"champion of {m}" for m in MODELS if registry.by_alias(m, CHAMPION) is None]

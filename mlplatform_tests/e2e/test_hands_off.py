@@ -13,15 +13,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from mlplatform.lib.coverage import missing_partitions
-from mlplatform.lib.registry import CHAMPION
-from mlplatform.resources.models import open_registry
+from mlplatform.lib.coverage import not_built
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # drift compares week-over-week ratios: the ninth day is the first with a reference
 SEED_DAYS, RESOURCES = 9, 10
-MODELS = ("demand_forecaster", "cost_forecaster", "anomaly_detector")
 DEADLINE_SECONDS = 15 * 60
 
 
@@ -34,18 +31,6 @@ def _free_port() -> int:
 def _instance_yaml(home: Path) -> str:
     """The repository's dagster.yaml (queued runs, nux off), its folders moved under `home`."""
     return (REPO / "dagster.yaml").read_text().replace(".dagster", str(home / ".dagster"))
-
-
-def _missing(data: Path, days: list[str]) -> list[str]:
-    missing = missing_partitions(data / "lake", days)
-    if not (data / "reports" / "feature_drift" / f"{days[-1]}.html").exists():
-        missing.append(f"the drift report of {days[-1]}")
-    if (data / "mlflow.db").exists():
-        registry = open_registry(f"sqlite:///{data / 'mlflow.db'}", str(data / "models"))
-        missing += [f"champion of {m}" for m in MODELS if registry.by_alias(m, CHAMPION) is None]
-    else:
-        missing += ["the model registry"]
-    return missing
 
 
 def _runs(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[dg.DagsterRun]:
@@ -101,11 +86,11 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     )
     started = time.monotonic()
     try:
-        missing = _missing(data, days)
+        missing = not_built(data, days)
         while missing and time.monotonic() - started < DEADLINE_SECONDS:
             assert process.poll() is None, f"dagster dev exited with {process.returncode}"
             time.sleep(5)
-            missing = _missing(data, days)
+            missing = not_built(data, days)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
