@@ -77,12 +77,34 @@ def run_platform(root: Path, days: list[str], interval: int, deadline: float) ->
         raise RuntimeError(f"not caught up after {seconds:.0f} s: {left[:10]} ({len(left)} in all)")
     os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.get() as instance:
-        runs = instance.get_runs()
+        records = instance.get_run_records()
     return {
         "seconds": seconds,
-        "runs": len(runs),
-        "failed": sum(r.status == dg.DagsterRunStatus.FAILURE for r in runs),
+        "runs": len(records),
+        "failed": sum(r.dagster_run.status == dg.DagsterRunStatus.FAILURE for r in records),
+        "timeline": timeline(records),
     }
+
+
+def timeline(records: list) -> list[str]:
+    """Per group of runs (by the layers they build): how many, when the first was queued and
+    the last ended (seconds from the first run), queue wait and run time summed."""
+    groups: dict[str, list] = {}
+    for r in records:
+        layers = sorted({k.path[0] for k in r.dagster_run.asset_selection or ()})
+        groups.setdefault("+".join(layers) or r.dagster_run.job_name, []).append(r)
+    t0 = min(r.create_timestamp.timestamp() for r in records)
+    lines = []
+    for name, runs in sorted(groups.items(), key=lambda g: min(r.create_timestamp for r in g[1])):
+        first = min(r.create_timestamp.timestamp() for r in runs) - t0
+        last = max((r.end_time or 0) for r in runs) - t0
+        waited = sum((r.start_time or 0) - r.create_timestamp.timestamp() for r in runs)
+        ran = sum((r.end_time or 0) - (r.start_time or 0) for r in runs)
+        lines.append(
+            f"  {name}: {len(runs)} runs, queued from {first:.0f} s, last ended {last:.0f} s, "
+            f"waits {waited:.0f} s, run time {ran:.0f} s"
+        )
+    return lines
 
 
 def run_floor(root: Path, days: list[str]) -> float:
@@ -129,6 +151,7 @@ def main() -> int:
             f"({result['failed']} failed), floor {floor_seconds:.0f} s, "
             f"ratio {result['seconds'] / floor_seconds:.2f}"
         )
+        print("\n".join(result["timeline"]))
     p, f = statistics.median(platform), statistics.median(floor)
     print(f"median: platform {p:.0f} s, floor {f:.0f} s, ratio {p / f:.2f}")
     return 0

@@ -93,7 +93,9 @@ def retrain_sensor(
 RAW_ASSETS = [dg.AssetKey(["raw", "cloudwatch_metrics"]), dg.AssetKey(["raw", "cost_usage"])]
 # A closed day with no file yet is ingested empty after this long: late files still re-ingest.
 EMPTY_DAY_GRACE = timedelta(hours=2)
-MAX_DAYS_PER_TICK = 31
+# Runs, not days, are what a tick must not flood the queue with; days come batched into them.
+MAX_RUNS_PER_TICK = 8
+MAX_DAYS_PER_TICK = MAX_RUNS_PER_TICK * (batched.max_partitions_per_run or 1)
 
 
 def build_landing_sensor(
