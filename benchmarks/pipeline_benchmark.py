@@ -94,7 +94,13 @@ def timeline(records: list) -> list[str]:
         layers = sorted({k.path[0] for k in r.dagster_run.asset_selection or ()})
         groups.setdefault("+".join(layers) or r.dagster_run.job_name, []).append(r)
     t0 = min(r.create_timestamp.timestamp() for r in records)
-    lines = []
+    lines = [
+        f"  FAILED {r.dagster_run.job_name} {r.dagster_run.run_id} "
+        f"{r.dagster_run.tags.get('mlplatform/trigger', '')} "
+        f"{sorted(k.to_user_string() for k in r.dagster_run.asset_selection or ())}"
+        for r in records
+        if r.dagster_run.status == dg.DagsterRunStatus.FAILURE
+    ]
     for name, runs in sorted(groups.items(), key=lambda g: min(r.create_timestamp for r in g[1])):
         first = min(r.create_timestamp.timestamp() for r in runs) - t0
         last = max((r.end_time or 0) for r in runs) - t0
@@ -129,9 +135,10 @@ def main() -> int:
     parser.add_argument("--resources", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument(
-        "--interval", type=int, default=60, help="MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"
+        "--interval", type=int, default=30, help="MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"
     )
     parser.add_argument("--deadline", type=float, default=3 * 3600, help="seconds per repeat")
+    parser.add_argument("--keep", action="store_true", help="keep each repeat's folder")
     args = parser.parse_args()
     print(
         f"{args.days} days x {args.resources} resources, {os.cpu_count()} cores, "
@@ -139,11 +146,16 @@ def main() -> int:
     )
     platform, floor = [], []
     for repeat in range(1, args.repeats + 1):
-        with tempfile.TemporaryDirectory(prefix="mlplatform-bench-") as tmp:
-            root = Path(tmp)
+        root = Path(tempfile.mkdtemp(prefix="mlplatform-bench-"))
+        try:
             days = land(root / "data", args.days, args.resources)
             result = run_platform(root, days, args.interval, args.deadline)
             floor_seconds = run_floor(root, days)
+        finally:
+            if args.keep:
+                print(f"kept {root}")
+            else:
+                shutil.rmtree(root, ignore_errors=True)
         platform.append(result["seconds"])
         floor.append(floor_seconds)
         print(

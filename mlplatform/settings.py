@@ -38,9 +38,9 @@ def partitions_per_run() -> int:
 
 
 def automation_interval_seconds() -> int:
-    """`MLPLATFORM_AUTOMATION_INTERVAL_SECONDS` (default 60): how often the sensors and the
+    """`MLPLATFORM_AUTOMATION_INTERVAL_SECONDS` (default 30): how often the sensors and the
     automation conditions are evaluated; each layer waits at most one interval for the last."""
-    return _positive_int("MLPLATFORM_AUTOMATION_INTERVAL_SECONDS", 60)
+    return _positive_int("MLPLATFORM_AUTOMATION_INTERVAL_SECONDS", 30)
 
 
 def explicit_partitions_start() -> date | None:
