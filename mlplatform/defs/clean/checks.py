@@ -79,22 +79,13 @@ def _schema_result(key: dg.AssetKey, days: Mapping[str, CleanDay]) -> dg.AssetCh
         or [pl.DataFrame(schema={"partition": pl.String})],
         how="diagonal_relaxed",
     )
-    return dg.AssetCheckResult(
-        asset_key=key,
-        check_name=SCHEMA_CHECK,
-        passed=not failed,
-        metadata={
-            "partitions": ", ".join(days),
-            "failed_partitions": ", ".join(failed) or "none",
-            "failure_cases": cases.height,
-            **by_day({day: {"rows": d.table(key).height} for day, d in days.items()}),
-            **(
-                {"failures": dg.MetadataValue.md(markdown_preview(cases, rows=20))}
-                if failed
-                else {}
-            ),
-        },
-    )
+    figures = {
+        "failure_cases": cases.height,
+        **by_day({day: {"rows": d.table(key).height} for day, d in days.items()}),
+    }
+    if failed:
+        figures["failures"] = dg.MetadataValue.md(markdown_preview(cases, rows=20))
+    return _result(key, SCHEMA_CHECK, days, list(failed), figures)
 
 
 def _conservation_result(key: dg.AssetKey, days: Mapping[str, CleanDay]) -> dg.AssetCheckResult:
@@ -103,14 +94,21 @@ def _conservation_result(key: dg.AssetKey, days: Mapping[str, CleanDay]) -> dg.A
         day: conservation(d.raw[source], d.results[source], source) for day, d in days.items()
     }
     failed = [day for day, b in balances.items() if not b.holds]
+    figures = by_day({day: b.as_dict() for day, b in balances.items()})
+    return _result(key, ROW_CONSERVATION, days, failed, figures)
+
+
+def _result(
+    key: dg.AssetKey, check: str, days: Mapping[str, CleanDay], failed: list[str], figures: dict
+) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=key,
-        check_name=ROW_CONSERVATION,
+        check_name=check,
         passed=not failed,
         metadata={
             "partitions": ", ".join(days),
             "failed_partitions": ", ".join(failed) or "none",
-            **by_day({day: b.as_dict() for day, b in balances.items()}),
+            **figures,
         },
     )
 
