@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mlplatform.lib.sources.hourly import simulated_hourly
-from mlplatform.lib.sources.simulator import SimulationConfig
+from benchmarks.simulated_hourly import simulated_hourly
+from mlplatform.lib.ingest.simulator import SimulationConfig
 
 TOLERANCE = {"default": 1e-6, "trend": 1e-4}
 

@@ -14,7 +14,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mlplatform.lib.series_forecast import forecast_errors, naive_forecasts, rolling_origin_forecast
+from mlplatform.lib.models.series_forecast import (
+    forecast_errors,
+    naive_forecasts,
+    rolling_origin_forecast,
+)
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/nab/realKnownCause/nyc_taxi.csv"
 

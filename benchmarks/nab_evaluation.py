@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mlplatform.lib.detection import DetectorSettings, alerts, combine, signals
-from mlplatform.lib.nab import FileScore, corpus_score, score_file
+from benchmarks.nab_scoring import FileScore, corpus_score, score_file
+from mlplatform.lib.models.detector import DetectorSettings, alerts, combine, signals
 
 DEFAULT_NAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
 GRID = {"surprise_threshold": (6.0, 8.0, 10.0, 12.0, 15.0), "novelty_threshold": (0.5, 0.55, 0.6)}

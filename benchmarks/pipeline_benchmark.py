@@ -27,8 +27,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from mlplatform.lib.coverage import not_built
-from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
+from mlplatform.lib.ingest.simulator import SimulationConfig, simulate, write_landing_day
+from mlplatform.lib.monitoring.coverage import not_built
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

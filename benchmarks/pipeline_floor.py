@@ -16,27 +16,36 @@ from pathlib import Path
 
 import polars as pl
 
-from mlplatform.lib.anomaly_model import score
-from mlplatform.lib.catalog import COST_OPTIONAL, COST_REQUIRED, METRICS_OPTIONAL, METRICS_REQUIRED
 from mlplatform.lib.cleaning.cost import clean_cost
 from mlplatform.lib.cleaning.metrics import clean_metrics
+from mlplatform.lib.cleaning.schemas import (
+    cost_daily_schema,
+    metrics_hourly_schema,
+    quarantine_schema,
+)
 from mlplatform.lib.cleaning.validation import conservation, schema_failures
-from mlplatform.lib.drift import InsufficientHistory, feature_drift, reference_days
-from mlplatform.lib.features import (
+from mlplatform.lib.features.engineering import (
     COST_LOOKBACK_DAYS,
     LOOKBACK_DAYS,
     cost_features_for_day,
     features_for_day,
 )
-from mlplatform.lib.forecasting import COST, DEMAND, forecast_table
-from mlplatform.lib.ingest import ingest
-from mlplatform.lib.lifecycle import train_and_challenge, train_and_challenge_anomaly
-from mlplatform.lib.performance import alert_quality, demand_performance
-from mlplatform.lib.recommendations import rightsizing
-from mlplatform.lib.registry import CHAMPION, Registry
-from mlplatform.lib.schemas import cost_daily_schema, metrics_hourly_schema, quarantine_schema
-from mlplatform.lib.sources.simulator import read_labels
-from mlplatform.lib.training import SearchBudget
+from mlplatform.lib.ingest.catalog import (
+    COST_OPTIONAL,
+    COST_REQUIRED,
+    METRICS_OPTIONAL,
+    METRICS_REQUIRED,
+)
+from mlplatform.lib.ingest.raw import ingest
+from mlplatform.lib.ingest.simulator import read_labels
+from mlplatform.lib.models.anomaly_model import score
+from mlplatform.lib.models.forecasting import COST, DEMAND, forecast_table
+from mlplatform.lib.models.promotion import train_and_challenge, train_and_challenge_anomaly
+from mlplatform.lib.models.registry import CHAMPION, Registry
+from mlplatform.lib.models.training import SearchBudget
+from mlplatform.lib.monitoring.drift import InsufficientHistory, feature_drift, reference_days
+from mlplatform.lib.monitoring.performance import alert_quality, demand_performance
+from mlplatform.lib.serving.recommendations import rightsizing
 
 # TrainingConfig's defaults, as the platform trains with them
 TRAINING_DAYS, TRIALS, SEARCH_SECONDS, MARGIN, SEED = 28, 20, 120.0, 0.02, 7

@@ -11,11 +11,11 @@ import os
 import time
 from datetime import date
 
-from mlplatform.lib.features import resource_hourly_features
-from mlplatform.lib.forecasting import DEMAND, build_dataset, train
-from mlplatform.lib.sources.hourly import simulated_hourly
-from mlplatform.lib.sources.simulator import SimulationConfig
-from mlplatform.lib.training import SearchBudget
+from benchmarks.simulated_hourly import simulated_hourly
+from mlplatform.lib.features.engineering import resource_hourly_features
+from mlplatform.lib.ingest.simulator import SimulationConfig
+from mlplatform.lib.models.forecasting import DEMAND, build_dataset, train
+from mlplatform.lib.models.training import SearchBudget
 
 
 def main() -> int:

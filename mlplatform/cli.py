@@ -27,7 +27,7 @@ def _positive(text: str) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
+    from mlplatform.lib.ingest.simulator import SimulationConfig, simulate, write_landing_day
 
     out = Path(args.out) if args.out else data_dir() / "landing"
     first_partition = explicit_partitions_start()
@@ -77,7 +77,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_features(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from mlplatform.lib.features import input_problems, resource_hourly_features
+    from mlplatform.lib.features.engineering import input_problems, resource_hourly_features
 
     source = Path(args.input)
     if not source.exists():
@@ -160,7 +160,7 @@ def _each_series(args: argparse.Namespace, write) -> int:
 def cmd_detect(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from mlplatform.lib.detection import score_series
+    from mlplatform.lib.models.detector import score_series
 
     def write(timestamps, values, target: Path) -> None:
         score, flagged = score_series(values, timestamps)
@@ -178,7 +178,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 def cmd_forecast(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from mlplatform.lib.series_forecast import rolling_origin_forecast
+    from mlplatform.lib.models.series_forecast import rolling_origin_forecast
 
     def write(timestamps, values, target: Path) -> None:
         forecasts = rolling_origin_forecast(values, timestamps, args.horizon)
@@ -209,7 +209,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
     import polars as pl
 
-    from mlplatform.lib.lake_sql import query_lake
+    from mlplatform.lib.lake.sql import query_lake
 
     lake = _resource("lake_reader")
     tables = lake.tables()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from mlplatform.lib.sources.landing_days import first_landing_day
+from mlplatform.lib.ingest.landing_days import first_landing_day
 
 DEPLOYMENTS = ("local", "scaleout")
 

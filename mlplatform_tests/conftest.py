@@ -7,7 +7,7 @@ import pytest
 # The tests' simulated days are in January 2026; partitions are read when the code loads.
 os.environ.setdefault("MLPLATFORM_PARTITIONS_START", "2026-01-01")
 
-from mlplatform.lib.sources.simulator import (
+from mlplatform.lib.ingest.simulator import (
     SimulationConfig,
     simulate,
     write_landing_day,

@@ -16,9 +16,9 @@ from mlplatform.defs.monitoring.checks import (
     MODEL_PERFORMANCE_CHECK,
     PARTITION,
 )
-from mlplatform.lib.registry import CHAMPION
-from mlplatform.lib.retrain import CheckFailure, RetrainState, decide, first_trainings
-from mlplatform.lib.sources.landing_days import consecutive_ranges, plan_ingestion
+from mlplatform.lib.ingest.landing_days import consecutive_ranges, plan_ingestion
+from mlplatform.lib.models.registry import CHAMPION
+from mlplatform.lib.monitoring.retrain import CheckFailure, RetrainState, decide, first_trainings
 from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.monitoring import MonitoringPolicy

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 from dagster_aws.s3 import S3Resource
 
-from mlplatform.lib.registry import Registry
+from mlplatform.lib.models.registry import Registry
 from mlplatform.resources.objectstore import location, polars_options, read_parquet
 
 

@@ -10,7 +10,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 from upath import UPath
 
-from mlplatform.lib.drift import Thresholds
+from mlplatform.lib.monitoring.drift import Thresholds
 from mlplatform.resources.objectstore import location
 
 

@@ -16,7 +16,7 @@ import polars as pl
 from dagster_aws.s3 import S3Resource
 from upath import UPath
 
-from mlplatform.lib.atomic import atomic_write
+from mlplatform.lib.lake.atomic import atomic_write
 
 RETRY_TIMEOUT_SECONDS = 30  # how long Polars keeps retrying one S3 request
 

@@ -7,7 +7,7 @@ import dagster as dg
 
 from mlplatform.automation.partitions import daily_partitions
 from mlplatform.definitions import ASSETS, build_definitions
-from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
+from mlplatform.lib.ingest.simulator import SimulationConfig, simulate, write_landing_day
 from mlplatform.resources.build import local_resources
 
 CLEAN = dg.AssetKey(["clean", "metrics_hourly"])

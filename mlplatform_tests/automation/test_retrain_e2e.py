@@ -14,12 +14,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from benchmarks.simulated_hourly import simulated_hourly
 from mlplatform.automation.sensors import retrain_sensor
 from mlplatform.definitions import ASSETS
-from mlplatform.lib.features import resource_hourly_features
-from mlplatform.lib.registry import CHAMPION
-from mlplatform.lib.sources.hourly import simulated_hourly
-from mlplatform.lib.sources.simulator import SimulationConfig
+from mlplatform.lib.features.engineering import resource_hourly_features
+from mlplatform.lib.ingest.simulator import SimulationConfig
+from mlplatform.lib.models.registry import CHAMPION
 from mlplatform.resources.build import local_resources
 
 START = date(2026, 1, 1)

@@ -12,11 +12,11 @@ import pytest
 
 from mlplatform.cli import main
 from mlplatform.definitions import ASSETS
-from mlplatform.lib.forecasting import DEMAND, build_dataset, train
-from mlplatform.lib.lifecycle import challenge
-from mlplatform.lib.registry import CHAMPION, ChecksumMismatch
-from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
-from mlplatform.lib.training import SearchBudget, fit_booster
+from mlplatform.lib.ingest.simulator import SimulationConfig, simulate, write_landing_day
+from mlplatform.lib.models.forecasting import DEMAND, build_dataset, train
+from mlplatform.lib.models.promotion import challenge
+from mlplatform.lib.models.registry import CHAMPION, ChecksumMismatch
+from mlplatform.lib.models.training import SearchBudget, fit_booster
 from mlplatform.resources.build import local_resources
 
 DAYS = [date(2026, 1, 1) + timedelta(days=i) for i in range(10)]

@@ -4,6 +4,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from benchmarks.simulated_hourly import simulated_hourly
 from mlplatform.definitions import ASSETS
 from mlplatform.defs.monitoring.assets import NOT_MEASURED
 from mlplatform.defs.monitoring.checks import (
@@ -12,10 +13,9 @@ from mlplatform.defs.monitoring.checks import (
     PARTITION,
     worst_day_result,
 )
-from mlplatform.lib.drift import Thresholds
-from mlplatform.lib.features import resource_hourly_features
-from mlplatform.lib.sources.hourly import simulated_hourly
-from mlplatform.lib.sources.simulator import SimulationConfig
+from mlplatform.lib.features.engineering import resource_hourly_features
+from mlplatform.lib.ingest.simulator import SimulationConfig
+from mlplatform.lib.monitoring.drift import Thresholds
 from mlplatform.resources.build import local_resources
 
 START = date(2026, 1, 1)

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from mlplatform.lib.coverage import not_built
+from mlplatform.lib.monitoring.coverage import not_built
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

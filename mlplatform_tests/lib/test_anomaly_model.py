@@ -5,10 +5,10 @@ from datetime import date
 
 import polars as pl
 
-from mlplatform.lib.anomaly_model import label_recall, score, train_anomaly_model
-from mlplatform.lib.features import resource_hourly_features
-from mlplatform.lib.sources.hourly import simulated_hourly
-from mlplatform.lib.sources.simulator import SimulationConfig, simulate
+from benchmarks.simulated_hourly import simulated_hourly
+from mlplatform.lib.features.engineering import resource_hourly_features
+from mlplatform.lib.ingest.simulator import SimulationConfig, simulate
+from mlplatform.lib.models.anomaly_model import label_recall, score, train_anomaly_model
 
 CONFIG = SimulationConfig(resources=60, seed=3, anomaly_rate=0.03)
 SPLIT = date(2026, 1, 15)

@@ -17,7 +17,7 @@ HALF_WRITE = textwrap.dedent(
     import sys, time
     from pathlib import Path
     import polars as pl
-    from mlplatform.lib.atomic import atomic_write
+    from mlplatform.lib.lake.atomic import atomic_write
 
     def write(tmp):
         pl.DataFrame({"v": list(range(100_000))}).write_parquet(tmp)

@@ -4,10 +4,15 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from mlplatform.lib.catalog import COST_OPTIONAL, COST_REQUIRED, METRICS_OPTIONAL, METRICS_REQUIRED
 from mlplatform.lib.cleaning.cost import clean_cost
 from mlplatform.lib.cleaning.metrics import clean_metrics
-from mlplatform.lib.ingest import ingest
+from mlplatform.lib.ingest.catalog import (
+    COST_OPTIONAL,
+    COST_REQUIRED,
+    METRICS_OPTIONAL,
+    METRICS_REQUIRED,
+)
+from mlplatform.lib.ingest.raw import ingest
 from mlplatform_tests.conftest import ARRIVED
 
 DAY = date(2026, 1, 3)

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from mlplatform.lib.coverage import DAILY_TABLES, missing_partitions, not_built
+from mlplatform.lib.monitoring.coverage import DAILY_TABLES, missing_partitions, not_built
 
 DAYS = ["2026-01-01", "2026-01-02"]
 

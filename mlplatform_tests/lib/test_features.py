@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mlplatform.lib.features import (
+from mlplatform.lib.features.engineering import (
     LAG_METRICS,
     LAGS_HOURS,
     ROLLING_METRICS,

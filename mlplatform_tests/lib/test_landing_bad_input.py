@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from mlplatform.lib.catalog import METRICS_OPTIONAL, METRICS_REQUIRED
 from mlplatform.lib.cleaning.metrics import clean_metrics
-from mlplatform.lib.ingest import ingest
+from mlplatform.lib.ingest.catalog import METRICS_OPTIONAL, METRICS_REQUIRED
+from mlplatform.lib.ingest.raw import ingest
 from mlplatform_tests.conftest import ARRIVED
 
 DAY = date(2026, 1, 3)

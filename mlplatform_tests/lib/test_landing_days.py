@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from mlplatform.lib.sources.landing_days import (
+from mlplatform.lib.ingest.landing_days import (
     consecutive_ranges,
     first_landing_day,
     landing_days,

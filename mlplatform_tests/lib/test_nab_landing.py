@@ -5,9 +5,9 @@ from pathlib import Path
 
 import polars as pl
 
-from mlplatform.lib.catalog import METRICS_OPTIONAL, METRICS_REQUIRED
 from mlplatform.lib.cleaning.metrics import clean_metrics
-from mlplatform.lib.ingest import ingest
+from mlplatform.lib.ingest.catalog import METRICS_OPTIONAL, METRICS_REQUIRED
+from mlplatform.lib.ingest.raw import ingest
 from mlplatform_tests.conftest import ARRIVED
 
 METRIC_BY_PREFIX = {

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from mlplatform.lib.detection import DetectorSettings, beyond_range, novelty
-from mlplatform.lib.novelty import BLOCK, left_neighbour_distance
+from mlplatform.lib.models.detector import DetectorSettings, beyond_range, novelty
+from mlplatform.lib.models.novelty import BLOCK, left_neighbour_distance
 
 
 def brute_force(x: np.ndarray, m: int, history: int) -> np.ndarray:

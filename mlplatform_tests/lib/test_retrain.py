@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from mlplatform.lib.retrain import CheckFailure, RetrainState, decide, first_trainings
+from mlplatform.lib.monitoring.retrain import CheckFailure, RetrainState, decide, first_trainings
 
 NOW = datetime(2026, 2, 1, 12, tzinfo=UTC)
 COOLDOWN = timedelta(hours=72)

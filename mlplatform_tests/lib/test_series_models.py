@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from mlplatform.lib.detection import DetectorSettings, score_series
-from mlplatform.lib.nab import corpus_score, score_file
-from mlplatform.lib.series_forecast import (
+from benchmarks.nab_scoring import corpus_score, score_file
+from mlplatform.lib.models.detector import DetectorSettings, score_series
+from mlplatform.lib.models.series_forecast import (
     SeriesForecastSettings,
     forecast_errors,
     naive_forecasts,

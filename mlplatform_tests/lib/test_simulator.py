@@ -5,7 +5,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mlplatform.lib.sources.simulator import (
+from mlplatform.lib.ingest.simulator import (
     SimulationConfig,
     resource_catalog,
     simulate,

@@ -11,9 +11,9 @@ import boto3
 import polars as pl
 import psycopg2
 
-from mlplatform.lib.features import resource_hourly_features
-from mlplatform.lib.sources.hourly import simulated_hourly
-from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
+from benchmarks.simulated_hourly import simulated_hourly
+from mlplatform.lib.features.engineering import resource_hourly_features
+from mlplatform.lib.ingest.simulator import SimulationConfig, simulate, write_landing_day
 from mlplatform_tests.scaleout.conftest import BUCKET, REPO, tool
 
 SIMULATION = SimulationConfig(resources=8, seed=11)

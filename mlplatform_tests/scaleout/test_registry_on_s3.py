@@ -8,7 +8,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from mlplatform.lib.registry import CHAMPION, ChecksumMismatch, Registry
+from mlplatform.lib.models.registry import CHAMPION, ChecksumMismatch, Registry
 from mlplatform_tests.scaleout.conftest import BUCKET, psycopg2_url
 from mlplatform_tests.scaleout.deployment import objects, s3_client
 

@@ -15,7 +15,7 @@ import dagster as dg
 import pytest
 
 from mlplatform.definitions import ASSETS
-from mlplatform.lib.sources.simulator import SimulationConfig, simulate, write_landing_day
+from mlplatform.lib.ingest.simulator import SimulationConfig, simulate, write_landing_day
 from mlplatform.resources.build import local_resources
 
 REPO = Path(__file__).resolve().parents[2]

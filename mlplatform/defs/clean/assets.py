@@ -14,7 +14,7 @@ from mlplatform.defs.common import OWNERS
 from mlplatform.defs.metadata import by_day, column_schema, markdown_preview
 from mlplatform.lib.cleaning.cost import DAILY_COLUMNS, clean_cost
 from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS, clean_metrics
-from mlplatform.lib.schemas import QUARANTINE_COLUMNS
+from mlplatform.lib.cleaning.schemas import QUARANTINE_COLUMNS
 
 
 class CleanConfig(dg.Config):

@@ -17,8 +17,12 @@ import polars as pl
 from mlplatform.defs.clean.keys import COST_DAILY, METRICS_HOURLY, QUARANTINE
 from mlplatform.defs.metadata import by_day, markdown_preview
 from mlplatform.lib.cleaning.common import CleanResult, Conservation
+from mlplatform.lib.cleaning.schemas import (
+    cost_daily_schema,
+    metrics_hourly_schema,
+    quarantine_schema,
+)
 from mlplatform.lib.cleaning.validation import conservation, schema_failures
-from mlplatform.lib.schemas import cost_daily_schema, metrics_hourly_schema, quarantine_schema
 
 SCHEMA_CHECK = "pandera_schema"
 ROW_CONSERVATION = "row_conservation"

@@ -12,7 +12,7 @@ from mlplatform.defs.common import OWNERS, partition_days
 from mlplatform.defs.metadata import by_day, column_schema
 from mlplatform.lib.cleaning.cost import DAILY_COLUMNS
 from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS
-from mlplatform.lib.features import (
+from mlplatform.lib.features.engineering import (
     COST_LOOKBACK_DAYS,
     LOOKBACK_DAYS,
     cost_daily_features,

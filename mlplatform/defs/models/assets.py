@@ -7,9 +7,9 @@ import dagster as dg
 from pydantic import Field
 
 from mlplatform.defs.common import OWNERS
-from mlplatform.lib.forecasting import COST, DEMAND, ForecastSpec
-from mlplatform.lib.lifecycle import train_and_challenge, train_and_challenge_anomaly
-from mlplatform.lib.training import SearchBudget
+from mlplatform.lib.models.forecasting import COST, DEMAND, ForecastSpec
+from mlplatform.lib.models.promotion import train_and_challenge, train_and_challenge_anomaly
+from mlplatform.lib.models.training import SearchBudget
 from mlplatform.resources.models import LakeReader, ModelRegistry
 
 RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])

@@ -15,11 +15,11 @@ from mlplatform.defs.monitoring.checks import (
     MODEL_PERFORMANCE_SPEC,
     worst_day_result,
 )
-from mlplatform.lib.drift import DriftSummary, InsufficientHistory, reference_days
-from mlplatform.lib.drift import feature_drift as measure_drift
-from mlplatform.lib.performance import alert_quality, demand_performance
-from mlplatform.lib.registry import CHAMPION
-from mlplatform.lib.sources.simulator import read_labels
+from mlplatform.lib.ingest.simulator import read_labels
+from mlplatform.lib.models.registry import CHAMPION
+from mlplatform.lib.monitoring.drift import DriftSummary, InsufficientHistory, reference_days
+from mlplatform.lib.monitoring.drift import feature_drift as measure_drift
+from mlplatform.lib.monitoring.performance import alert_quality, demand_performance
 from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.monitoring import MonitoringPolicy, Reports

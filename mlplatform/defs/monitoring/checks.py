@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from mlplatform.defs.metadata import json_metadata
-from mlplatform.lib.drift import Thresholds
+from mlplatform.lib.monitoring.drift import Thresholds
 
 FEATURE_DRIFT = dg.AssetKey(["monitoring", "feature_drift"])
 MODEL_PERFORMANCE = dg.AssetKey(["monitoring", "model_performance"])

@@ -9,9 +9,14 @@ import polars as pl
 from mlplatform.automation.partitions import batched, daily_partitions
 from mlplatform.defs.common import OWNERS, partition_days
 from mlplatform.defs.metadata import by_day, column_schema, markdown_preview
-from mlplatform.lib.catalog import COST_OPTIONAL, COST_REQUIRED, METRICS_OPTIONAL, METRICS_REQUIRED
-from mlplatform.lib.ingest import file_report_table, ingest
-from mlplatform.lib.sources.landing import FileReport, raw_schema
+from mlplatform.lib.ingest.catalog import (
+    COST_OPTIONAL,
+    COST_REQUIRED,
+    METRICS_OPTIONAL,
+    METRICS_REQUIRED,
+)
+from mlplatform.lib.ingest.landing import FileReport, raw_schema
+from mlplatform.lib.ingest.raw import file_report_table, ingest
 from mlplatform.resources.landing import LandingZone
 
 

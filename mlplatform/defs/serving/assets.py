@@ -6,10 +6,10 @@ import polars as pl
 from mlplatform.automation.partitions import batched, daily_partitions
 from mlplatform.defs.common import OWNERS
 from mlplatform.defs.metadata import by_day
-from mlplatform.lib.anomaly_model import score
-from mlplatform.lib.forecasting import COST, DEMAND, ForecastSpec, forecast_table
-from mlplatform.lib.recommendations import rightsizing
-from mlplatform.lib.registry import CHAMPION
+from mlplatform.lib.models.anomaly_model import score
+from mlplatform.lib.models.forecasting import COST, DEMAND, ForecastSpec, forecast_table
+from mlplatform.lib.models.registry import CHAMPION
+from mlplatform.lib.serving.recommendations import rightsizing
 from mlplatform.resources.models import ModelRegistry
 
 RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from mlplatform.lib.quarantine import rejections
+from mlplatform.lib.cleaning.quarantine import rejections
 
 
 @dataclass(frozen=True)

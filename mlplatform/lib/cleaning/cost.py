@@ -6,11 +6,16 @@ from datetime import date
 
 import polars as pl
 
-from mlplatform.lib.catalog import COST_DAILY_KEY, COST_OPTIONAL, COST_REQUIRED
 from mlplatform.lib.cleaning.common import CleanResult, superseded
-from mlplatform.lib.quarantine import combine, quarantine_table, rejections, schema_rejections
-from mlplatform.lib.schemas import cost_line_schema
-from mlplatform.lib.timestamps import parse_utc
+from mlplatform.lib.cleaning.quarantine import (
+    combine,
+    quarantine_table,
+    rejections,
+    schema_rejections,
+)
+from mlplatform.lib.cleaning.schemas import cost_line_schema
+from mlplatform.lib.ingest.catalog import COST_DAILY_KEY, COST_OPTIONAL, COST_REQUIRED
+from mlplatform.lib.ingest.timestamps import parse_utc
 
 # FOCUS allows these to be null (e.g. a support charge has no resource, region or usage).
 NULLABLE = ("ResourceId", "RegionId", "ConsumedQuantity", "ConsumedUnit")

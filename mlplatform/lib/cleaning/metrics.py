@@ -6,17 +6,22 @@ from datetime import date
 
 import polars as pl
 
-from mlplatform.lib.catalog import (
+from mlplatform.lib.cleaning.common import CleanResult, superseded
+from mlplatform.lib.cleaning.quarantine import (
+    combine,
+    quarantine_table,
+    rejections,
+    schema_rejections,
+)
+from mlplatform.lib.cleaning.schemas import metric_observation_schema
+from mlplatform.lib.ingest.catalog import (
     GAUGES,
     METRIC_ALIASES,
     METRICS,
     METRICS_OPTIONAL,
     METRICS_REQUIRED,
 )
-from mlplatform.lib.cleaning.common import CleanResult, superseded
-from mlplatform.lib.quarantine import combine, quarantine_table, rejections, schema_rejections
-from mlplatform.lib.schemas import metric_observation_schema
-from mlplatform.lib.timestamps import occurrence_ambiguity, parse_utc
+from mlplatform.lib.ingest.timestamps import occurrence_ambiguity, parse_utc
 
 HOURLY_COLUMNS: dict[str, pl.DataType] = {
     "resource_id": pl.String(),

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mlplatform.lib.training import (
+from mlplatform.lib.models.training import (
     SearchBudget,
     expanding_folds,
     fit_booster,

@@ -8,8 +8,8 @@ from typing import Any
 
 import polars as pl
 
-from mlplatform.lib.anomaly_model import AnomalyModel, recent_mae, train_anomaly_model
-from mlplatform.lib.forecasting import (
+from mlplatform.lib.models.anomaly_model import AnomalyModel, recent_mae, train_anomaly_model
+from mlplatform.lib.models.forecasting import (
     Dataset,
     ForecastSpec,
     TrainedForecaster,
@@ -17,14 +17,14 @@ from mlplatform.lib.forecasting import (
     evaluate,
     train,
 )
-from mlplatform.lib.registry import (
+from mlplatform.lib.models.registry import (
     CHAMPION,
     ModelVersion,
     PromotionDecision,
     Registry,
     decide_promotion,
 )
-from mlplatform.lib.training import SearchBudget
+from mlplatform.lib.models.training import SearchBudget
 
 
 @dataclass(frozen=True)

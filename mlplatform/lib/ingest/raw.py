@@ -8,7 +8,7 @@ from datetime import datetime
 
 import polars as pl
 
-from mlplatform.lib.sources.landing import FileReport, empty_raw, file_error_row, read_landing_file
+from mlplatform.lib.ingest.landing import FileReport, empty_raw, file_error_row, read_landing_file
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from mlplatform.lib.forecasting import symlog
-from mlplatform.lib.novelty import left_neighbour_distance
-from mlplatform.lib.training import fit_booster
+from mlplatform.lib.models.forecasting import symlog
+from mlplatform.lib.models.novelty import left_neighbour_distance
+from mlplatform.lib.models.training import fit_booster
 
 
 @dataclass(frozen=True)

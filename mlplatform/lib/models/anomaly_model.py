@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mlplatform.lib.forecasting import symlog
-from mlplatform.lib.training import fit_booster, mae
+from mlplatform.lib.models.forecasting import symlog
+from mlplatform.lib.models.training import fit_booster, mae
 
 TARGET = "request_count"
 ALERT_QUANTILE = 0.999

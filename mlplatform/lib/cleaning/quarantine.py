@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from mlplatform.lib.schemas import QUARANTINE_COLUMNS
+from mlplatform.lib.cleaning.schemas import QUARANTINE_COLUMNS
 
 if TYPE_CHECKING:
     import pandera.polars as pa

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mlplatform.lib.atomic import atomic_write
+from mlplatform.lib.lake.atomic import atomic_write
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 ACCOUNTS = ("111111111111", "222222222222", "333333333333")

@@ -6,7 +6,7 @@ from typing import Any
 
 import polars as pl
 
-from mlplatform.lib.forecasting import DEMAND, Dataset, build_dataset, evaluate
+from mlplatform.lib.models.forecasting import DEMAND, Dataset, build_dataset, evaluate
 
 
 def demand_performance(booster, features: pl.DataFrame, training_mae: float) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def demand_performance(booster, features: pl.DataFrame, training_mae: float) -> 
 
 def alert_quality(alerts: pl.DataFrame, labels: list[dict[str, Any]]) -> dict[str, float]:
     """Share of labelled anomalies with an alert, and share of alerts inside a labelled period."""
-    from mlplatform.lib.anomaly_model import label_recall
+    from mlplatform.lib.models.anomaly_model import label_recall
 
     frame = pl.DataFrame(
         labels,

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from mlplatform.lib.catalog import (
+from mlplatform.lib.ingest.catalog import (
     COST_DAILY_KEY,
     METRICS,
     NEGATIVE_COST_CATEGORIES,
     PERCENT_METRICS,
 )
-from mlplatform.lib.timestamps import UTC
+from mlplatform.lib.ingest.timestamps import UTC
 
 if TYPE_CHECKING:
     import pandera.polars as pa

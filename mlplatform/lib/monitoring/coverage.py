@@ -36,7 +36,7 @@ MODELS = ("demand_forecaster", "cost_forecaster", "anomaly_detector")
 def not_built(data: Path, days: Sequence[str]) -> list[str]:
     """What a local deployment under `data` still lacks for `days`: partitions of every daily
     table, the last day's drift report, then a champion of each model; empty when caught up."""
-    from mlplatform.lib.registry import CHAMPION, Registry
+    from mlplatform.lib.models.registry import CHAMPION, Registry
 
     missing = missing_partitions(data / "lake", days)
     if not (data / "reports" / "feature_drift" / f"{days[-1]}.html").exists():

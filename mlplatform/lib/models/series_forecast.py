@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlplatform.lib.detection import _checkpoints, _period, series_features
-from mlplatform.lib.forecasting import symexp, symlog
-from mlplatform.lib.training import fit_booster, mae
+from mlplatform.lib.models.detector import _checkpoints, _period, series_features
+from mlplatform.lib.models.forecasting import symexp, symlog
+from mlplatform.lib.models.training import fit_booster, mae
 
 PARAMS = {
     "objective": "regression_l1",

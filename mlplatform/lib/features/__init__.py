@@ -1,0 +1,1 @@
+"""Feature set v1 (FEATURES.md) and the daily cost features."""

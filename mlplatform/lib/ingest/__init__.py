@@ -1,0 +1,1 @@
+"""Landing files and sources into raw tables: the simulator, landing readers, names, timestamps."""

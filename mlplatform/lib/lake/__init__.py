@@ -1,0 +1,1 @@
+"""Files of the lake: atomic writes and SQL over its Parquet tables."""

@@ -1,0 +1,1 @@
+"""Training, forecasting, the anomaly detector, the registry and promotion."""

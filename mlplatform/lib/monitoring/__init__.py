@@ -1,0 +1,1 @@
+"""Drift, live accuracy, retrain decisions and what a deployment has built."""

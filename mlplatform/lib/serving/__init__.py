@@ -1,0 +1,1 @@
+"""What serving computes besides model predictions."""
