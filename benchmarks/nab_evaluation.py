@@ -21,7 +21,13 @@ import numpy as np
 import polars as pl
 
 from benchmarks.nab_scoring import FileScore, corpus_score, score_file
-from mlplatform.lib.models.detector import DetectorSettings, alerts, combine, signals
+from mlplatform.lib.models.detector import (
+    DetectorSettings,
+    causal_residuals,
+    combine,
+    rows_per_day,
+    signals,
+)
 
 DEFAULT_NAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
 GRID = {"surprise_threshold": (6.0, 8.0, 10.0, 12.0, 15.0), "novelty_threshold": (0.5, 0.55, 0.6)}
@@ -43,9 +49,11 @@ class NabFile:
     name: str
     spans: list[tuple[int, int]]
     signal: dict[str, np.ndarray]
+    period: int  # rows per day
 
     def score(self, settings: DetectorSettings) -> FileScore:
-        return score_file(alerts(combine(self.signal, settings), settings).tolist(), self.spans)
+        flagged = combine(self.signal, settings, self.period).is_anomaly
+        return score_file(flagged.tolist(), self.spans)
 
 
 def load(nab: Path, settings: DetectorSettings) -> list[NabFile]:
@@ -54,9 +62,10 @@ def load(nab: Path, settings: DetectorSettings) -> list[NabFile]:
     files = []
     for name in sorted(windows):
         frame = pl.read_csv(nab / name, try_parse_dates=True)
-        timestamps = frame["timestamp"].to_numpy()
-        signal = signals(frame["value"].to_numpy(), timestamps, settings)
-        files.append(NabFile(name, window_spans(timestamps, windows[name]), signal))
+        timestamps, values = frame["timestamp"].to_numpy(), frame["value"].to_numpy()
+        signal = signals(values, causal_residuals(values, timestamps, settings), settings)
+        spans = window_spans(timestamps, windows[name])
+        files.append(NabFile(name, spans, signal, rows_per_day(timestamps)))
     return files
 
 

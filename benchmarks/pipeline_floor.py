@@ -38,7 +38,8 @@ from mlplatform.lib.ingest.catalog import (
 )
 from mlplatform.lib.ingest.raw import ingest
 from mlplatform.lib.ingest.simulator import read_labels
-from mlplatform.lib.models.anomaly_model import score
+from mlplatform.lib.models.detector import DetectorSettings
+from mlplatform.lib.models.detector_tables import alerts_by_day, history_days
 from mlplatform.lib.models.forecasting import COST, DEMAND, forecast_table
 from mlplatform.lib.models.promotion import train_and_challenge, train_and_challenge_anomaly
 from mlplatform.lib.models.registry import CHAMPION, Registry
@@ -124,8 +125,8 @@ def train_models(lake: Lake, registry: Registry, days: list[date]) -> None:
     train_and_challenge(registry, COST, cost, budget, MARGIN, meta)
     train_and_challenge_anomaly(
         registry,
-        history=lake.read("features/resource_hourly", window[:-1]),
-        recent=lake.read("features/resource_hourly", window[-1:]),
+        history=lake.read("clean/metrics_hourly", window[:-1]),
+        recent=lake.read("clean/metrics_hourly", window[-1:]),
         margin=MARGIN,
         metadata={"training_window": f"{window[0]}..{window[-2]}"},
     )
@@ -142,6 +143,13 @@ def serve_and_monitor(
     anomaly_meta = registry.metadata("anomaly_detector", models["anomaly_detector"][0].version)
     demand_meta = registry.metadata("demand_forecaster", models["demand_forecaster"][0].version)
     available = [d.isoformat() for d in days]
+    settings = DetectorSettings(**anomaly_meta["settings"])
+    since = days[0] - timedelta(days=history_days(settings))
+    span = [k for k in available if k >= since.isoformat()]
+    alerts_of_day, _ = alerts_by_day(
+        lake.read("clean/metrics_hourly", span), days, models["anomaly_detector"][1], settings
+    )
+    anomaly_version = pl.lit(f"anomaly_detector/{models['anomaly_detector'][0].version}")
     references: dict[tuple[str, ...], pl.DataFrame] = {}
     for day in days:
         key = day.isoformat()
@@ -151,13 +159,7 @@ def serve_and_monitor(
         demand = forecast_table(DEMAND, resource, models["demand_forecaster"][1], demand_version)
         cost_version = f"cost_forecaster/{models['cost_forecaster'][0].version}"
         cost = forecast_table(COST, cost_features, models["cost_forecaster"][1], cost_version)
-        scored = score(
-            models["anomaly_detector"][1],
-            resource,
-            anomaly_meta["scale"],
-            anomaly_meta["threshold"],
-        )
-        alerts = scored.filter("is_anomaly")
+        alerts = alerts_of_day[day].with_columns(model_version=anomaly_version)
         lake.write("serving/demand_forecasts", key, demand)
         lake.write("serving/cost_forecasts", key, cost)
         lake.write("serving/anomaly_alerts", key, alerts)

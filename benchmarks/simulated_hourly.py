@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import date
 
 import polars as pl
-from mlplatform.lib.ingest.catalog import METRIC_ALIASES
-from mlplatform.lib.ingest.simulator import SimulationConfig, simulate
 
 from mlplatform.lib.cleaning.metrics import hourly
+from mlplatform.lib.ingest.catalog import METRIC_ALIASES
+from mlplatform.lib.ingest.simulator import SimulationConfig, simulate
 
 
 def simulated_hourly(config: SimulationConfig, start: date, days: int) -> pl.DataFrame:

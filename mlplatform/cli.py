@@ -158,17 +158,19 @@ def _each_series(args: argparse.Namespace, write) -> int:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
+    import numpy as np
     import polars as pl
 
-    from mlplatform.lib.models.detector import score_series
+    from mlplatform.lib.models.detector import score_causally
 
     def write(timestamps, values, target: Path) -> None:
-        score, flagged = score_series(values, timestamps)
+        scored = score_causally(values, timestamps)
         pl.DataFrame(
             {
                 "timestamp": timestamps,
-                "anomaly_score": score.round(6),
-                "is_anomaly": flagged.astype(int),
+                "anomaly_score": scored.score.round(6),
+                "is_anomaly": scored.is_anomaly.astype(int),
+                "signal": np.where(scored.is_anomaly, scored.signal, ""),  # for alerts only
             }
         ).write_csv(target)
 
@@ -291,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     detect = sub.add_parser("detect", help="causal anomaly scores for every timestamp,value CSV")
     detect.add_argument("--input", required=True, help="folder of CSV files (NAB layout)")
     detect.add_argument(
-        "--output", required=True, help="folder for timestamp,anomaly_score,is_anomaly"
+        "--output", required=True, help="folder for timestamp,anomaly_score,is_anomaly,signal"
     )
     detect.set_defaults(run=cmd_detect)
 

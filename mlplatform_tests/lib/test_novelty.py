@@ -52,7 +52,7 @@ def test_a_recurring_spike_is_familiar_and_a_new_shape_is_not():
 
 def test_beyond_range_grows_with_the_distance_past_every_earlier_value():
     x = np.array([1.0, 3.0, 2.0, 3.0, 5.0, 2.0, -2.0, 5.1])
-    r = beyond_range(x, tolerance=0.05)
+    r = beyond_range(x, DetectorSettings(range_tolerance=0.05))
     assert r[0] == 0.0 and r[1] == 1.0  # beyond a single earlier value: no width to scale by
     assert r[2:4].tolist() == [0.0, 0.0]  # within what came before
     assert r[4] == 2.0  # 2 above a range of width 2

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from benchmarks.nab_scoring import corpus_score, score_file
-from mlplatform.lib.models.detector import DetectorSettings, score_series
+from mlplatform.lib.models.detector import DetectorSettings, score_causally
 from mlplatform.lib.models.series_forecast import (
     SeriesForecastSettings,
     forecast_errors,
@@ -31,11 +31,11 @@ def seasonal_series(n: int = 1400, seed: int = 0) -> tuple[np.ndarray, np.ndarra
 def test_detector_is_causal():
     values, ts = seasonal_series()
     k = 900
-    full, _ = score_series(values, ts, FAST_DETECTOR)
-    cut, _ = score_series(values[:k], ts[:k], FAST_DETECTOR)
+    full = score_causally(values, ts, FAST_DETECTOR).score
+    cut = score_causally(values[:k], ts[:k], FAST_DETECTOR).score
     altered_values = values.copy()
     altered_values[k:] *= 5
-    altered, _ = score_series(altered_values, ts, FAST_DETECTOR)
+    altered = score_causally(altered_values, ts, FAST_DETECTOR).score
     np.testing.assert_array_equal(full[:k], cut)
     np.testing.assert_array_equal(full[:k], altered[:k])
     assert ((full >= 0) & (full <= 1)).all()
@@ -48,7 +48,8 @@ def test_detector_finds_an_injected_spike_without_flooding():
     values = 100 + 30 * np.sin(2 * np.pi * t / 48) + rng.normal(0, 2, t.size)
     ts = np.datetime64("2026-01-01T00:00") + t * np.timedelta64(30, "m")
     values[1000:1004] += 60
-    score, flagged = score_series(values, ts, FAST_DETECTOR)
+    scored = score_causally(values, ts, FAST_DETECTOR)
+    score, flagged = scored.score, scored.is_anomaly
     assert flagged[1000:1010].any()
     assert flagged.sum() <= 4
     assert score[1000:1010].max() > np.percentile(score[300:990], 99)

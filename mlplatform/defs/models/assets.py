@@ -1,24 +1,25 @@
 """Models layer: LightGBM models trained on a trailing window of partitions, registered in
 MLflow, promoted from challenger to champion only when they beat it."""
 
-import hashlib
-
 import dagster as dg
 from pydantic import Field
 
+from mlplatform.defs.clean.keys import METRICS_HOURLY
 from mlplatform.defs.common import OWNERS
 from mlplatform.lib.models.forecasting import COST, DEMAND, ForecastSpec
 from mlplatform.lib.models.promotion import train_and_challenge, train_and_challenge_anomaly
+from mlplatform.lib.models.registry import input_fingerprint
 from mlplatform.lib.models.training import SearchBudget
 from mlplatform.resources.models import LakeReader, ModelRegistry
 
 RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])
 COST_FEATURES = dg.AssetKey(["features", "cost_daily"])
+DATA_VERSION_TAG = "dagster/data_version"  # the tag Dagster records each data version under
 # The partitioned table each model trains on.
 MODEL_INPUTS = {
     "demand_forecaster": RESOURCE_FEATURES,
     "cost_forecaster": COST_FEATURES,
-    "anomaly_detector": RESOURCE_FEATURES,
+    "anomaly_detector": METRICS_HOURLY,
 }
 
 
@@ -51,8 +52,24 @@ def _window(
         context.log.warning(
             f"young deployment: training on {len(days)} of {config.training_days} days"
         )
-    version = hashlib.sha256(",".join(days).encode()).hexdigest()[:12]
-    return days, version
+    return days, _input_data_version(context, key, days)
+
+
+def _input_data_version(
+    context: dg.AssetExecutionContext, key: dg.AssetKey, days: list[str]
+) -> str:
+    """A fingerprint of the data versions Dagster recorded for the window's partitions, so a
+    re-materialized partition gives the model a new data version (the partition names alone
+    would not). A partition written outside Dagster counts by its name."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=days), limit=20 * len(days)
+    ).records
+    latest: dict[str, str] = {}
+    for record in records:  # newest first
+        event = record.asset_materialization
+        if event is not None and event.partition not in latest:
+            latest[str(event.partition)] = event.tags.get(DATA_VERSION_TAG, str(record.storage_id))
+    return input_fingerprint({day: latest.get(day, "unrecorded") for day in days})
 
 
 def _forecaster(spec: ForecastSpec, source: dg.AssetKey, description: str):
@@ -137,11 +154,12 @@ cost_forecaster = _forecaster(
 @dg.asset(
     key=["models", "anomaly_detector"],
     group_name="models",
-    deps=[RESOURCE_FEATURES],
+    deps=[METRICS_HOURLY],
     description=(
-        "Causal anomaly scores in [0, 1] for each resource's request_count: a LightGBM model of "
-        "the hour-to-hour change from past-only features; the alert threshold is the 99.9th "
-        "percentile of its own training scores, so no label sets it."
+        "The anomaly detector's one-step model: LightGBM over the hour-to-hour change of every "
+        "metric of every resource (clean hourly), pooled and scale-free. Serving scores each "
+        "series with it and two more label-free signals (shape novelty, range); the settings "
+        "travel with the version. The same detector runs `mlplatform detect`."
     ),
     owners=OWNERS,
     kinds={"lightgbm", "mlflow"},
@@ -152,14 +170,14 @@ def anomaly_detector(
     lake_reader: LakeReader,
     registry: ModelRegistry,
 ) -> dg.MaterializeResult:
-    days, data_version = _window(context, lake_reader, RESOURCE_FEATURES, config)
+    days, data_version = _window(context, lake_reader, METRICS_HOURLY, config)
     if len(days) < 2:
         raise dg.Failure("the anomaly detector needs two days: one to train on, one to compare")
     train_days, recent_days = days[:-1], days[-1:]
     outcome = train_and_challenge_anomaly(
         registry.open(),
-        history=lake_reader.read("features", "resource_hourly", train_days),
-        recent=lake_reader.read("features", "resource_hourly", recent_days),
+        history=lake_reader.read(*METRICS_HOURLY.path, train_days),
+        recent=lake_reader.read(*METRICS_HOURLY.path, recent_days),
         margin=config.promotion_margin,
         metadata={
             "dagster_run_id": context.run.run_id,
@@ -174,8 +192,7 @@ def anomaly_detector(
             "aliases": ", ".join(version.aliases),
             "promoted": decision.promote,
             "promotion_reason": decision.reason,
-            "threshold": outcome.model.threshold,
-            "recent_mae_symlog": decision.challenger_score,
+            "recent_one_step_mae_symlog": decision.challenger_score,
             "training_window": f"{train_days[0]}..{train_days[-1]}",
         },
         data_version=dg.DataVersion(data_version),

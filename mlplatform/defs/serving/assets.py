@@ -1,16 +1,20 @@
 """Serving layer: daily batch predictions of each champion, every row naming its model version."""
 
+from datetime import date, timedelta
+
 import dagster as dg
 import polars as pl
 
 from mlplatform.automation.partitions import batched, daily_partitions
+from mlplatform.defs.clean.keys import METRICS_HOURLY
 from mlplatform.defs.common import OWNERS
 from mlplatform.defs.metadata import by_day
-from mlplatform.lib.models.anomaly_model import score
+from mlplatform.lib.models.detector import DetectorSettings
+from mlplatform.lib.models.detector_tables import alerts_by_day, history_days, metrics_of
 from mlplatform.lib.models.forecasting import COST, DEMAND, ForecastSpec, forecast_table
 from mlplatform.lib.models.registry import CHAMPION
 from mlplatform.lib.serving.recommendations import rightsizing
-from mlplatform.resources.models import ModelRegistry
+from mlplatform.resources.models import LakeReader, ModelRegistry
 
 RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])
 COST_FEATURES = dg.AssetKey(["features", "cost_daily"])
@@ -81,21 +85,40 @@ def cost_forecasts(features: Days, registry: ModelRegistry) -> dg.Output[Days]:
 
 @dg.asset(
     key=["serving", "anomaly_alerts"],
-    ins={"features": dg.AssetIn(RESOURCE_FEATURES)},
-    deps=[dg.AssetKey(["models", "anomaly_detector"])],
-    description="Hours whose request_count the champion anomaly detector flags, with scores.",
+    deps=[METRICS_HOURLY, dg.AssetKey(["models", "anomaly_detector"])],
+    description=(
+        "Every metric of every resource scored hour by hour by the champion anomaly detector, "
+        "from the day and the history its memory needs; one row per alert naming resource, "
+        "metric, time, value, score and the signal that fired."
+    ),
     kinds={"lightgbm", "polars", "parquet"},
     **_SERVING,
 )
-def anomaly_alerts(features: Days, registry: ModelRegistry) -> dg.Output[Days]:
+def anomaly_alerts(
+    context: dg.AssetExecutionContext, lake_reader: LakeReader, registry: ModelRegistry
+) -> dg.Output[Days]:
     champion, booster, meta = _champion(registry, "anomaly_detector")
+    settings = DetectorSettings(**meta["settings"])
+    days = [date.fromisoformat(k) for k in context.partition_keys]
+    first = (days[0] - timedelta(days=history_days(settings))).isoformat()
+    available = lake_reader.partitions(*METRICS_HOURLY.path)
+    span = [k for k in available if first <= k <= context.partition_keys[-1]]
+    missing = sorted(set(context.partition_keys) - set(span))
+    if missing:
+        raise dg.Failure(f"clean/metrics_hourly has no partition for {', '.join(missing)}")
+    hourly = lake_reader.read(*METRICS_HOURLY.path, span)
+    alerts, scored = alerts_by_day(hourly, days, booster, settings)
     version = pl.lit(f"anomaly_detector/{champion.version}")
-    alerts, figures = {}, {}
-    for day, frame in features.items():
-        scored = score(booster, frame, meta["scale"], meta["threshold"])
-        alerts[day] = scored.filter("is_anomaly").with_columns(model_version=version)
-        figures[day] = {"alerts": alerts[day].height, "scored_rows": scored.height}
-    return dg.Output(alerts, metadata=by_day(figures))
+    out = {d.isoformat(): frame.with_columns(model_version=version) for d, frame in alerts.items()}
+    figures = {
+        d.isoformat(): {
+            "alerts": frame.height,
+            "scored_rows": scored[d],
+            **{f"alerts_{m}": int((frame["metric"] == m).sum()) for m in metrics_of(hourly)},
+        }
+        for d, frame in alerts.items()
+    }
+    return dg.Output(out, metadata=by_day(figures))
 
 
 @dg.asset(

@@ -44,6 +44,7 @@ class SimulationConfig:
     interval_minutes: int = 15
     anomaly_rate: float = 0.02
     drift_start: date | None = None
+    idle_share: float = 0.15  # over-provisioned resources, using 2-10 % of their capacity
 
     def __post_init__(self) -> None:
         if self.resources < 1:
@@ -52,6 +53,8 @@ class SimulationConfig:
             raise ValueError("interval_minutes must divide 60")
         if not 0 <= self.anomaly_rate <= 1:
             raise ValueError("anomaly_rate must be within [0, 1]")
+        if not 0 <= self.idle_share <= 1:
+            raise ValueError("idle_share must be within [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,10 @@ def resource_catalog(config: SimulationConfig) -> pl.DataFrame:
     service = [INSTANCE_TYPES[types[k]][0] for k in kind]
     ids = [("i-" if s == "EC2" else "db-") + f"{rng.integers(0, 16**12):012x}" for s in service]
     capacity = np.array([INSTANCE_TYPES[types[k]][2] for k in kind])
+    # drawn apart, so the other columns stay what they were for a seed
+    idle_draw = np.random.default_rng([config.seed, 5])
+    idle = idle_draw.random(n) < config.idle_share
+    idle_load = idle_draw.uniform(0.02, 0.1, n)
     return pl.DataFrame(
         {
             "resource_id": ids,
@@ -91,7 +98,8 @@ def resource_catalog(config: SimulationConfig) -> pl.DataFrame:
             # A CloudWatch agent reports memory; without one the metric never arrives.
             "reports_memory": (np.array(service) == "RDS") | (rng.random(n) < 0.6),
             "capacity_rps": capacity,
-            "load": rng.uniform(0.15, 0.7, n),  # mean share of capacity in use
+            # mean share of capacity in use
+            "load": np.where(idle, idle_load, rng.uniform(0.15, 0.7, n)),
             "peak_hour": rng.integers(10, 20, n),
             "weekend_factor": rng.uniform(0.4, 0.95, n),
             "noise": rng.uniform(0.03, 0.12, n),

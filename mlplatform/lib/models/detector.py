@@ -1,19 +1,28 @@
-"""Causal anomaly scores for one series from three label-free signals:
+"""The platform's anomaly detector: causal, per series, for any metric at any resolution.
 
+Three label-free signals:
 - surprise: a LightGBM one-step forecaster's normalised residuals; how far the mean of the
   last few stands above their past mean, in standard errors (HTM's "anomaly likelihood" idea);
 - novelty: how far the last `shape_length` values are from the most similar earlier shape,
   against the largest such distance of the recent past (`novelty.py`);
-- range: a value beyond every earlier value of the series.
+- range: a value beyond every value of the recent past.
 
 Each signal divided by its threshold is a ratio; the score is half the largest ratio, capped
-at 1, so 0.5 means "one signal reached its threshold". Everything at row i uses rows <= i only.
-Models are refitted at fixed row counts that double (first_fit, 2·first_fit, ...), so a score
-never depends on how long the file is.
+at 1, so 0.5 means "one signal reached its threshold", and the alert names that signal.
+
+Every signal at row i reads only rows i - `memory(period)` .. i, so the platform scores a day
+from that much history and gets what a scan of the whole series gives. The one-step model
+comes from one of two places, through the same functions:
+- the platform fits one model on every (resource, metric) series of its training window
+  (`fit`), registers it, and serves it (`score`);
+- `mlplatform detect` has one series and no registry: `score_causally` refits on the series'
+  own past at row counts that double (first_fit, 2·first_fit, ...) and, before the first
+  fit, expects the last value. Nothing alerts during the first `warmup` rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,39 +30,82 @@ import polars as pl
 
 from mlplatform.lib.models.forecasting import symlog
 from mlplatform.lib.models.novelty import left_neighbour_distance
-from mlplatform.lib.models.training import fit_booster
+from mlplatform.lib.models.training import doubling, fit_booster, mae, subsample_indices
+
+SIGNALS = ("surprise", "novelty", "beyond_range")
+FEATURES = (
+    *(f"lag_{k}" for k in range(2, 7)),
+    "prev",
+    "mean_12",
+    "std_12",
+    "mean_day",
+    "std_day",
+    "yesterday",
+    "yesterday_next",
+    "hour",
+    "day_of_week",
+)
+PARAMS = {
+    "objective": "huber",
+    "learning_rate": 0.1,
+    "num_leaves": 15,
+    "min_data_in_leaf": 20,
+    "seed": 7,
+}
 
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    first_fit: int = 400  # rows before the first model; no alert before it
+    warmup: int = 120  # rows before any alert: enough to estimate a spread
+    min_history: int = 100  # samples before a rolling statistic counts
+    first_fit: int = 400  # score_causally: rows before the series' first own model
     residual_window: int = 400  # past residuals that normalise the current one
     surprise_window: int = 5  # recent normalised residuals averaged
     surprise_history: int = 1000  # past rows whose mean and spread they are compared with
     surprise_threshold: float = 12.0  # standard errors above the past mean
     shape_length: int = 24  # rows in one shape
     novelty_record: int = 1000  # rows whose largest nearest-shape distance is the record
-    novelty_history: int = 10_000  # how far back a similar shape is looked for
+    novelty_history: int = 1000  # how far back a similar shape is looked for
     novelty_threshold: float = 0.55  # d / (d + record): 22 % beyond the recent record
+    range_history: int = 2000  # rows whose range a value must leave
     range_tolerance: float = 0.05  # beyond the range by 5 % of its width (HTM's NAB setting)
-    suppress: int = 100  # rows after an alert during which no new alert fires
+    suppress_hours: float = 8.0  # an alert silences the next ones of its burst this long
     rounds: int = 80
+    training_rows: int = 500_000  # fit() subsamples the pooled rows to this many
     threads: int = 2
 
+    def memory(self, period: int) -> int:
+        """Rows before row i that its signals read, for `period` rows per day."""
+        surprise = self.residual_window + self.surprise_history + self.surprise_window + period + 8
+        novelty = self.novelty_history + self.novelty_record + 2 * self.shape_length
+        return max(surprise, novelty, self.range_history) + self.suppress_rows(period) + 1
 
-def _period(timestamps: np.ndarray) -> int:
+    def suppress_rows(self, period: int) -> int:
+        return max(1, round(self.suppress_hours * period / 24))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One series, row by row."""
+
+    score: np.ndarray  # in [0, 1]
+    signal: np.ndarray  # name of the signal with the largest ratio
+    is_anomaly: np.ndarray
+
+
+def rows_per_day(timestamps: np.ndarray) -> int:
     """Rows per day from the typical sampling step (at least 2, at most 2000)."""
     steps = np.diff(timestamps.astype("datetime64[s]").astype(np.int64))
     step = float(np.median(steps)) if steps.size else 3600.0
     return int(min(2000, max(2, round(86400 / max(step, 1.0)))))
 
 
-def series_features(values: np.ndarray, timestamps: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def series_features(values: np.ndarray, timestamps: np.ndarray) -> np.ndarray:
     """Features for row i from rows < i (lags, rolling statistics, same time yesterday)
-    and from row i's own timestamp (hour, day of week)."""
+    and from row i's own timestamp (hour, day of week); columns in `FEATURES` order."""
     timestamps = timestamps.astype("datetime64[us]")
     z = symlog(values.astype(np.float64))
-    period = _period(timestamps)
+    period = rows_per_day(timestamps)
     s = pl.Series(z)
     prev = s.shift(1)
     columns = {f"lag_{k}": (s.shift(k) - prev).to_numpy() for k in range(2, 7)}
@@ -69,56 +121,66 @@ def series_features(values: np.ndarray, timestamps: np.ndarray) -> tuple[np.ndar
     ts = pl.Series(timestamps).cast(pl.Datetime("us"))
     columns["hour"] = (ts.dt.hour().cast(pl.Float64) + ts.dt.minute() / 60).to_numpy()
     columns["day_of_week"] = ts.dt.weekday().cast(pl.Float64).to_numpy()
-    names = list(columns)
-    return np.column_stack([columns[n] for n in names]).astype(np.float64), names
+    return np.column_stack([columns[n] for n in FEATURES]).astype(np.float64)
 
 
-def _checkpoints(n: int, first: int) -> list[int]:
-    points, c = [], first
-    while c < n:
-        points.append(c)
-        c *= 2
-    return points
-
-
-def residuals(values: np.ndarray, timestamps: np.ndarray, settings: DetectorSettings) -> np.ndarray:
-    """One-step-ahead residuals in symlog space; NaN before the first model."""
-    X, names = series_features(values, timestamps)
+def one_step_target(values: np.ndarray) -> np.ndarray:
+    """The change of symlog(value) from the previous row; NaN on the first."""
     z = symlog(values.astype(np.float64))
-    target = z - np.concatenate([[np.nan], z[:-1]])
-    out = np.full(values.size, np.nan)
-    params = {
-        "objective": "huber",
-        "learning_rate": 0.1,
-        "num_leaves": 15,
-        "min_data_in_leaf": 20,
-        "seed": 7,
-    }
-    checkpoints = _checkpoints(values.size, settings.first_fit)
-    for k, start in enumerate(checkpoints):
-        end = checkpoints[k + 1] if k + 1 < len(checkpoints) else values.size
-        rows = np.arange(1, start)
-        rows = rows[~np.isnan(target[rows])]
-        booster = fit_booster(
-            X[rows], target[rows], params, settings.rounds, names, settings.threads
-        )
-        pred = booster.predict(X[start:end], num_threads=settings.threads)
-        out[start:end] = target[start:end] - pred
-    return out
+    return z - np.concatenate([[np.nan], z[:-1]])
+
+
+def fit(series: Sequence[tuple[np.ndarray, np.ndarray]], settings: DetectorSettings):
+    """One one-step model pooled over `(values, timestamps)` series (-> lightgbm.Booster).
+    Scale-free: the target and every level are in symlog space."""
+    parts = [_training_rows(series_features(v, t), one_step_target(v)) for v, t in series]
+    X, y = np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    keep = subsample_indices(y.size, settings.training_rows, int(PARAMS["seed"]))
+    return _fit_rows(X[keep], y[keep], settings)
+
+
+def _training_rows(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ok = ~np.isnan(y)
+    return X[ok], y[ok]
+
+
+def _fit_rows(X: np.ndarray, y: np.ndarray, settings: DetectorSettings):
+    least = 2 * int(PARAMS["min_data_in_leaf"])
+    if y.size < least:
+        raise ValueError(f"anomaly detector: {y.size} training rows, need at least {least}")
+    return fit_booster(X, y, PARAMS, settings.rounds, list(FEATURES), settings.threads)
+
+
+def residuals(values: np.ndarray, timestamps: np.ndarray, booster, threads: int) -> np.ndarray:
+    """One-step residuals in symlog space; a None booster expects the last value."""
+    target = one_step_target(values)
+    if booster is None:
+        return target
+    X = series_features(values, timestamps)
+    return target - booster.predict(X, num_threads=threads)
+
+
+def one_step_error(booster, series: Sequence[tuple[np.ndarray, np.ndarray]], threads: int) -> float:
+    """Mean absolute one-step residual over every row of every series (lower is better)."""
+    errors = [residuals(v, t, booster, threads) for v, t in series]
+    pooled = np.concatenate(errors) if errors else np.array([])
+    pooled = pooled[~np.isnan(pooled)]
+    return mae(pooled, np.zeros_like(pooled)) if pooled.size else float("nan")
 
 
 def surprise(e: np.ndarray, settings: DetectorSettings) -> np.ndarray:
     """Robust z of each residual against the residuals before it, then the standardised
     excess of the recent mean |z| over its past mean (0 when below it)."""
     e_s = pl.Series(e).fill_nan(None)
-    centre = e_s.shift(1).rolling_median(settings.residual_window, min_samples=30)
-    spread = (e_s - centre).abs().shift(1).rolling_median(settings.residual_window, min_samples=30)
+    w, least = settings.residual_window, min(30, settings.min_history)
+    centre = e_s.shift(1).rolling_median(w, min_samples=least)
+    spread = (e_s - centre).abs().shift(1).rolling_median(w, min_samples=least)
     z = ((e_s - centre) / (1.4826 * spread + 1e-9)).abs()
     k = settings.surprise_window
     recent = z.rolling_mean(k, min_samples=1)
     past = z.shift(1)
-    mean = past.rolling_mean(settings.surprise_history, min_samples=200)
-    std = past.rolling_std(settings.surprise_history, min_samples=200)
+    mean = past.rolling_mean(settings.surprise_history, min_samples=settings.min_history)
+    std = past.rolling_std(settings.surprise_history, min_samples=settings.min_history)
     t = (recent - mean) / (std / np.sqrt(k) + 1e-9)
     return t.fill_nan(None).fill_null(0.0).clip(0.0, None).to_numpy()
 
@@ -129,65 +191,89 @@ def novelty(values: np.ndarray, settings: DetectorSettings) -> np.ndarray:
     m = settings.shape_length
     d = left_neighbour_distance(symlog(values.astype(np.float64)), m, settings.novelty_history)
     d_s = pl.Series(d).fill_nan(None)
-    window = settings.novelty_record
-    record = d_s.shift(m).rolling_max(window, min_samples=window // 2)
+    record = d_s.shift(m).rolling_max(settings.novelty_record, min_samples=settings.min_history)
     return (d_s / (d_s + record + 1e-12)).fill_nan(None).fill_null(0.0).to_numpy()
 
 
-def beyond_range(values: np.ndarray, tolerance: float) -> np.ndarray:
-    """1 + how far a value lies beyond every earlier value, in units of their range, once
-    that is at least `tolerance`; 0 otherwise. A trending series still sets clear records
-    now and then: `suppress` keeps that to one alert per window (gating this signal on the
-    residual surprise cost 5 to 10 NAB points)."""
+def beyond_range(values: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    """1 + how far a value lies beyond every value of the last `range_history` rows, in units
+    of their range, once that is at least `range_tolerance`; 0 otherwise. A trending series
+    still sets clear records now and then: `suppress_hours` keeps that to one alert a burst."""
     v = pl.Series(values.astype(np.float64))
-    high, low = v.cum_max().shift(1), v.cum_min().shift(1)
+    past = v.shift(1)
+    high = past.rolling_max(settings.range_history, min_samples=1)
+    low = past.rolling_min(settings.range_history, min_samples=1)
     width = (high - low).to_numpy()
     over = np.maximum((v - high).to_numpy(), (low - v).to_numpy())
     excess = np.divide(over, width, out=np.zeros_like(over), where=width > 0)
-    beyond = (over > 0) & ((width == 0) | (excess >= tolerance))
+    beyond = (over > 0) & ((width == 0) | (excess >= settings.range_tolerance))
     return np.nan_to_num(np.where(beyond, 1.0 + excess, 0.0))
 
 
-def signals(
-    values: np.ndarray, timestamps: np.ndarray, settings: DetectorSettings
-) -> dict[str, np.ndarray]:
-    """The three signals of every row, before thresholds."""
+def signals(values: np.ndarray, e: np.ndarray, settings: DetectorSettings) -> dict[str, np.ndarray]:
+    """The three signals of every row, before thresholds, from the values and residuals."""
     return {
-        "surprise": surprise(residuals(values, timestamps, settings), settings),
+        "surprise": surprise(e, settings),
         "novelty": novelty(values, settings),
-        "beyond_range": beyond_range(values, settings.range_tolerance),
+        "beyond_range": beyond_range(values, settings),
     }
 
 
-def combine(signal: dict[str, np.ndarray], settings: DetectorSettings) -> np.ndarray:
-    """Half the largest signal-to-threshold ratio, in [0, 1]; zero before the first model."""
-    ratios = np.maximum.reduce(
+def combine(signal: dict[str, np.ndarray], settings: DetectorSettings, period: int) -> Scored:
+    """Half the largest signal-to-threshold ratio, in [0, 1], and which signal it was;
+    alerts from 0.5 (a signal at its threshold), none in the warm-up."""
+    ratios = np.vstack(
         [
             signal["surprise"] / settings.surprise_threshold,
             signal["novelty"] / settings.novelty_threshold,
             signal["beyond_range"],
         ]
     )
-    score = np.clip(ratios / 2, 0.0, 1.0)
-    score[: settings.first_fit] = 0.0
-    return score
+    score = np.clip(ratios.max(axis=0) / 2, 0.0, 1.0)
+    score[: settings.warmup] = 0.0
+    fired = np.asarray(SIGNALS)[ratios.argmax(axis=0)]
+    return Scored(score, fired, alerts(score, settings.suppress_rows(period)))
 
 
-def score_series(
+def alerts(score: np.ndarray, suppress: int) -> np.ndarray:
+    """Scores of 0.5 or more that no such score precedes within `suppress` rows: one alert
+    per burst. Unlike "one per `suppress` rows since the last alert", this reads a bounded
+    past, so a day's alerts never depend on where its history starts."""
+    high = pl.Series(score >= 0.5)
+    recent = high.shift(1).cast(pl.Int8).rolling_max(suppress, min_samples=1).fill_null(0)
+    return (high & (recent == 0)).to_numpy()
+
+
+def score(
+    values: np.ndarray, timestamps: np.ndarray, booster, settings: DetectorSettings
+) -> Scored:
+    """Every row of one series scored with a fitted model (the platform's champion)."""
+    e = residuals(values, timestamps, booster, settings.threads)
+    return combine(signals(values, e, settings), settings, rows_per_day(timestamps))
+
+
+def causal_residuals(
+    values: np.ndarray, timestamps: np.ndarray, settings: DetectorSettings
+) -> np.ndarray:
+    """Residuals of models fitted on the series' own past only: the last value before
+    `first_fit` rows, then models refitted at row counts that double."""
+    target = one_step_target(values)
+    out = target.copy()
+    X = series_features(values, timestamps)
+    points = doubling(values.size, settings.first_fit)
+    for k, start in enumerate(points):
+        end = points[k + 1] if k + 1 < len(points) else values.size
+        booster = _fit_rows(*_training_rows(X[:start], target[:start]), settings)
+        out[start:end] = target[start:end] - booster.predict(
+            X[start:end], num_threads=settings.threads
+        )
+    return out
+
+
+def score_causally(
     values: np.ndarray, timestamps: np.ndarray, settings: DetectorSettings | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(anomaly_score in [0, 1], is_anomaly) for every row, causally."""
+) -> Scored:
+    """One series with no registered model (`mlplatform detect`): row i uses rows <= i only."""
     settings = settings or DetectorSettings()
-    score = combine(signals(values, timestamps, settings), settings)
-    return score, alerts(score, settings)
-
-
-def alerts(score: np.ndarray, settings: DetectorSettings) -> np.ndarray:
-    """Scores of 0.5 or more (a signal at its threshold), at most one alert per `suppress` rows."""
-    flagged = np.zeros(score.size, dtype=bool)
-    last = -settings.suppress - 1
-    for i in np.flatnonzero(score >= 0.5):
-        if i - last > settings.suppress:
-            flagged[i] = True
-            last = i
-    return flagged
+    e = causal_residuals(values, timestamps, settings)
+    return combine(signals(values, e, settings), settings, rows_per_day(timestamps))

@@ -3,12 +3,13 @@ promote only if better by the margin. Plain functions over the registry."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import polars as pl
 
-from mlplatform.lib.models.anomaly_model import AnomalyModel, recent_mae, train_anomaly_model
+from mlplatform.lib.models.detector import FEATURES, DetectorSettings
+from mlplatform.lib.models.detector_tables import fit_table, metrics_of, table_error
 from mlplatform.lib.models.forecasting import (
     Dataset,
     ForecastSpec,
@@ -124,7 +125,7 @@ def train_and_challenge(
 class AnomalyOutcome:
     version: ModelVersion
     decision: PromotionDecision
-    model: AnomalyModel
+    settings: DetectorSettings
 
 
 def train_and_challenge_anomaly(
@@ -133,26 +134,31 @@ def train_and_challenge_anomaly(
     recent: pl.DataFrame,
     margin: float,
     metadata: dict[str, Any],
+    settings: DetectorSettings | None = None,
 ) -> AnomalyOutcome:
-    """Train on `history`; challenger and champion are compared on `recent` (never trained on)
-    by their one-step error; the threshold and scale travel in the version's metadata."""
+    """Fit the detector's one-step model on every series of `history` (clean hourly);
+    challenger and champion are compared on `recent` (never trained on) by their one-step
+    error. The settings travel in the version's metadata, so serving scores with them."""
     name = "anomaly_detector"
-    model = train_anomaly_model(history)
-    challenger_score = recent_mae(model.booster, recent)
+    settings = settings or DetectorSettings()
+    booster = fit_table(history, settings)
+    challenger_score = table_error(booster, recent, settings)
     champion = registry.by_alias(name, CHAMPION)
-    incumbent = recent_mae(registry.load(name, champion.version), recent) if champion else None
+    incumbent = None
+    if champion is not None:
+        incumbent = table_error(registry.load(name, champion.version), recent, settings)
     decision = decide_promotion(challenger_score, incumbent, margin)
     version = register_and_decide(
         registry,
         name,
-        model.booster.model_to_string(),
+        booster.model_to_string(),
         decision,
         metadata={
             **metadata,
-            "features": model.features,
-            "scale": model.scale,
-            "threshold": model.threshold,
+            "features": list(FEATURES),
+            "metrics_watched": metrics_of(history),
+            "settings": asdict(settings),
         },
-        metrics={**model.metrics, "recent_mae_symlog": challenger_score},
+        metrics={"recent_one_step_mae_symlog": challenger_score},
     )
-    return AnomalyOutcome(version, decision, model)
+    return AnomalyOutcome(version, decision, settings)

@@ -209,3 +209,9 @@ class Registry:
 
 
 _TAGGED = ("dagster_run_id", "data_version", "training_window")
+
+
+def input_fingerprint(versions: dict[str, str]) -> str:
+    """12 hex digits naming a training window by each partition's data version."""
+    text = ",".join(f"{day}={version}" for day, version in sorted(versions.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlplatform.lib.models.detector import _checkpoints, _period, series_features
+from mlplatform.lib.models.detector import FEATURES, rows_per_day, series_features
 from mlplatform.lib.models.forecasting import symexp, symlog
-from mlplatform.lib.models.training import fit_booster, mae
+from mlplatform.lib.models.training import doubling, fit_booster, mae
 
 PARAMS = {
     "objective": "regression_l1",
@@ -33,8 +33,7 @@ def _origin_features(values: np.ndarray, timestamps: np.ndarray) -> tuple[np.nda
     step = np.median(np.diff(timestamps)) if timestamps.size > 1 else np.timedelta64(1, "h")
     extended_values = np.append(values.astype(np.float64), np.nan)
     extended_times = np.append(timestamps, timestamps[-1] + step)
-    X, names = series_features(extended_values, extended_times)
-    return X[1:], names
+    return series_features(extended_values, extended_times)[1:], list(FEATURES)
 
 
 def rolling_origin_forecast(
@@ -49,7 +48,7 @@ def rolling_origin_forecast(
     base, names = _origin_features(values, timestamps)
     z = symlog(values.astype(np.float64))
     out = np.full((n, horizon), np.nan)
-    checkpoints = _checkpoints(n, settings.first_fit)
+    checkpoints = doubling(n, settings.first_fit)
     ks = np.arange(1, horizon + 1)
     names = [*names, "horizon"]
     for c, start in enumerate(checkpoints):
@@ -77,7 +76,7 @@ def naive_forecasts(
     values: np.ndarray, timestamps: np.ndarray, horizon: int
 ) -> dict[str, np.ndarray]:
     """Last value, same time yesterday and same time last week, as (rows, horizon) arrays."""
-    n, period = values.size, _period(timestamps)
+    n, period = values.size, rows_per_day(timestamps)
     out = {}
     for name, back in (
         ("last_value", None),

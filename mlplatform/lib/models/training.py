@@ -26,8 +26,8 @@ class SearchBudget:
     seed: int = 7
     max_rounds: int = 200
     threads: int = DEFAULT_THREADS
-    search_rows: int = 40_000  # the search runs on a time-preserving subsample of this size
-    fit_rows: int = 400_000  # and the final fit on one of this size
+    search_rows: int = 40_000  # the search runs on a time-preserving subsample of this size;
+    # the final fit uses every row before the holdout
 
     def __post_init__(self) -> None:
         if self.trials < 1 or self.folds < 2 or self.timeout_seconds <= 0:
@@ -211,6 +211,16 @@ def search(
         trials=len(study.trials),
         seconds=time.perf_counter() - started,
     )
+
+
+def doubling(n: int, first: int) -> list[int]:
+    """Row counts first, 2·first, 4·first, ... below n: where a series' own model is refitted,
+    so what it predicts at a row never depends on how long the series is."""
+    points, c = [], first
+    while c < n:
+        points.append(c)
+        c *= 2
+    return points
 
 
 def subsample_indices(n: int, size: int, seed: int) -> np.ndarray:

@@ -27,8 +27,6 @@ def demand_performance(booster, features: pl.DataFrame, training_mae: float) -> 
 
 def alert_quality(alerts: pl.DataFrame, labels: list[dict[str, Any]]) -> dict[str, float]:
     """Share of labelled anomalies with an alert, and share of alerts inside a labelled period."""
-    from mlplatform.lib.models.anomaly_model import label_recall
-
     frame = pl.DataFrame(
         labels,
         schema={
@@ -37,4 +35,26 @@ def alert_quality(alerts: pl.DataFrame, labels: list[dict[str, Any]]) -> dict[st
             "end": pl.Datetime("us", "UTC"),
         },
     )
-    return label_recall(alerts.with_columns(is_anomaly=pl.lit(True)), frame)
+    return label_recall(alerts, frame)
+
+
+def label_recall(alerts: pl.DataFrame, labels: pl.DataFrame) -> dict[str, float]:
+    """Share of labelled anomaly periods with an alert inside, and share of alerts inside one.
+    `labels`: resource_id, start, end (UTC)."""
+    flagged = alerts.select("resource_id", "ts").unique()
+    if labels.is_empty():
+        return {"labelled": 0.0, "recall": float("nan"), "precision": float("nan")}
+    pairs = (
+        labels.with_row_index("label")
+        .join(flagged, on="resource_id", how="inner")
+        .filter(
+            (pl.col("ts") >= pl.col("start").dt.truncate("1h")) & (pl.col("ts") < pl.col("end"))
+        )
+    )
+    hit_labels = pairs["label"].n_unique()
+    hit_alerts = pairs.select("resource_id", "ts").n_unique()
+    return {
+        "labelled": float(labels.height),
+        "recall": hit_labels / labels.height,
+        "precision": hit_alerts / flagged.height if flagged.height else float("nan"),
+    }

@@ -1,0 +1,97 @@
+"""The anomaly detector (`detector.py`) over the platform's wide hourly table: one series per
+resource and metric, for every metric of the catalog the table carries."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+
+import numpy as np
+import polars as pl
+
+from mlplatform.lib.ingest.catalog import METRICS
+from mlplatform.lib.models import detector
+from mlplatform.lib.models.detector import DetectorSettings
+
+HOURS_PER_DAY = 24
+ALERT_COLUMNS = {
+    "resource_id": pl.String,
+    "metric": pl.String,
+    "ts": pl.Datetime("us", "UTC"),
+    "value": pl.Float64,
+    "anomaly_score": pl.Float64,
+    "signal": pl.String,
+}
+
+
+def history_days(settings: DetectorSettings) -> int:
+    """Days before a scored day that the detector reads on hourly data (its memory)."""
+    return math.ceil(settings.memory(HOURS_PER_DAY) / HOURS_PER_DAY)
+
+
+def metrics_of(hourly: pl.DataFrame) -> list[str]:
+    return [m for m in METRICS if m in hourly.columns]
+
+
+def series(hourly: pl.DataFrame) -> Iterator[tuple[str, str, pl.DataFrame]]:
+    """(resource_id, metric, ts/value frame without nulls, in time order) for every series."""
+    for metric in metrics_of(hourly):
+        long = hourly.select("resource_id", "ts", pl.col(metric).alias("value")).drop_nulls()
+        for (resource,), frame in long.sort("resource_id", "ts").group_by(
+            "resource_id", maintain_order=True
+        ):
+            yield str(resource), metric, frame.select("ts", "value")
+
+
+def _arrays(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    ts = frame["ts"].dt.replace_time_zone(None).to_numpy()
+    return frame["value"].cast(pl.Float64).to_numpy(), ts
+
+
+def fit_table(hourly: pl.DataFrame, settings: DetectorSettings):  # -> lightgbm.Booster
+    """One one-step model over every resource's every metric."""
+    return detector.fit([_arrays(f) for _, _, f in series(hourly)], settings)
+
+
+def table_error(booster, hourly: pl.DataFrame, settings: DetectorSettings) -> float:
+    """The model's mean absolute one-step error (symlog) over every series of `hourly`."""
+    return detector.one_step_error(
+        booster, [_arrays(f) for _, _, f in series(hourly)], settings.threads
+    )
+
+
+def alerts_by_day(
+    hourly: pl.DataFrame, days: list[date], booster, settings: DetectorSettings
+) -> tuple[dict[date, pl.DataFrame], dict[date, int]]:
+    """Each day's alerts (ALERT_COLUMNS) and scored rows, from `hourly` holding the days and
+    their history. Each series is scored once over the whole span: every score reads only
+    its memory, so a day comes out as it would from that day's history alone."""
+    first = datetime.combine(min(days), time(), tzinfo=UTC)
+    parts = [pl.DataFrame(schema={**ALERT_COLUMNS, "is_anomaly": pl.Boolean})]
+    for resource, metric, frame in series(hourly):
+        values, ts = _arrays(frame)
+        result = detector.score(values, ts, booster, settings)
+        parts.append(
+            frame.with_columns(
+                resource_id=pl.lit(resource),
+                metric=pl.lit(metric),
+                anomaly_score=pl.Series(result.score),
+                signal=pl.Series(result.signal),
+                is_anomaly=pl.Series(result.is_anomaly),
+            )
+            .filter(pl.col("ts") >= first)
+            .select(*ALERT_COLUMNS, "is_anomaly")
+        )
+    rows = pl.concat(parts, how="vertical_relaxed").with_columns(day=pl.col("ts").dt.date())
+    alerts, scored = {}, {}
+    for day in days:
+        of_day = rows.filter(pl.col("day") == day)
+        scored[day] = of_day.height
+        alerts[day] = (
+            of_day.filter("is_anomaly")
+            .select(list(ALERT_COLUMNS))
+            .cast(ALERT_COLUMNS)  # type: ignore[arg-type]
+            .sort("ts", "resource_id", "metric")
+        )
+    return alerts, scored
