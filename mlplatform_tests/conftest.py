@@ -14,17 +14,29 @@ from mlplatform.lib.ingest.simulator import (
 )
 
 NAB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
+NAB_VALIDATION_DIR = NAB_DIR.with_name("nab-validation")
 ARRIVED = datetime(2026, 1, 4, 12, tzinfo=UTC)
+
+
+def _beside_the_repo(folder: Path) -> Path:
+    """Data beside the repository; a skip where it is absent, never under CI."""
+    if not folder.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"NAB data missing at {folder} (it is always there in CI)")
+        pytest.skip(f"NAB data not found at {folder}")
+    return folder
 
 
 @pytest.fixture
 def nab_dir() -> Path:
-    """The NAB data beside the repository; a skip where it is absent, never under CI."""
-    if not NAB_DIR.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"NAB data missing at {NAB_DIR} (it is always there in CI)")
-        pytest.skip(f"NAB data not found at {NAB_DIR}")
-    return NAB_DIR
+    """The 15 development files."""
+    return _beside_the_repo(NAB_DIR)
+
+
+@pytest.fixture
+def nab_validation_dir() -> Path:
+    """The 24 validation files: scored to check a finished design, never to tune one."""
+    return _beside_the_repo(NAB_VALIDATION_DIR)
 
 
 @pytest.fixture

@@ -11,11 +11,14 @@ from mlplatform.lib.models.series_forecast import (
     naive_forecasts,
     rolling_origin_forecast,
 )
+from mlplatform.lib.models.training import SearchBudget
 
 FAST_DETECTOR = DetectorSettings(
     first_fit=200, residual_window=100, surprise_history=300, novelty_record=200, rounds=30
 )
-FAST_FORECAST = SeriesForecastSettings(first_fit=300, rounds=300)
+FAST_FORECAST = SeriesForecastSettings(
+    first_fit=300, budget=SearchBudget(trials=3, timeout_seconds=60)
+)
 
 
 def seasonal_series(n: int = 1400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -94,15 +97,26 @@ def test_nab_scoring_rules():
     assert score_file([False] * n, [(10, 20)]).windows == 0  # a window inside probation
 
 
-def test_nab_corpus_score_beats_the_target(nab_dir):
-    """The default detector on all 15 files, scored by NAB's rules: above the issue's 70, and
-    above 70 too when each file's thresholds are chosen on the other files' labels only
-    (docs/evaluation.md has the per-file table of `python -m benchmarks.nab_evaluation`)."""
+def test_nab_development_score_holds(nab_dir):
+    """The default detector on the 15 development files its design was chosen on (a tuned
+    figure): above the issue's 70, and above 70 when each file's thresholds are chosen on
+    the other files' labels only (docs/evaluation.md: `python -m benchmarks.nab_evaluation`)."""
     from benchmarks.nab_evaluation import leave_one_file_out, load
 
     settings = DetectorSettings()
     files = load(nab_dir, settings)
     assert len(files) == 15
-    assert corpus_score([f.score(settings) for f in files]) > 70
+    assert corpus_score([f.score(settings) for f in files]) > 75
     held_out, _ = leave_one_file_out(files, settings)
-    assert held_out > 70
+    assert held_out > 75
+
+
+def test_nab_validation_score_holds(nab_validation_dir):
+    """The 24 validation files, never tuned on: the measured 63.5 must not fall (the issue's
+    target is 75; docs/evaluation.md says what is missing)."""
+    from benchmarks.nab_evaluation import load
+
+    settings = DetectorSettings()
+    files = load(nab_validation_dir, settings)
+    assert len(files) == 24
+    assert corpus_score([f.score(settings) for f in files]) > 63

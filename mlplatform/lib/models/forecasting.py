@@ -42,9 +42,13 @@ class ForecastSpec:
     time: str  # the time column
     target: str
     horizons: tuple[int, ...]
-    step: str  # polars duration of one step: "1h", "1d"
+    step: str  # polars duration of one step: "1h", "1d", "5m"
     baselines: dict[str, int]  # name -> how many steps back from t + h the naive value is
     exclude: tuple[str, ...] = ()  # non-feature columns besides identifiers
+    # Steps counted in rows of each series rather than in `step`s of time: for a series whose
+    # samples are not evenly spaced, "h ahead" is the h-th next sample (`step` then only
+    # places the target's calendar features).
+    by_row: bool = False
 
 
 DEMAND = ForecastSpec(
@@ -89,15 +93,36 @@ class Dataset:
 
 
 def _step(spec: ForecastSpec, n: int) -> pl.Expr:
-    unit = spec.step[-1]
-    amount = int(spec.step[:-1]) * n
+    amount, unit = int(spec.step[:-1]) * n, spec.step[-1]
+    if unit == "m":
+        return pl.duration(minutes=amount)
     return pl.duration(hours=amount) if unit == "h" else pl.duration(days=amount)
+
+
+def _position(spec: ForecastSpec) -> str:
+    """The column steps are counted on: the time, or each series' row number."""
+    return "_row" if spec.by_row else spec.time
+
+
+def _ahead(spec: ForecastSpec, n: int) -> pl.Expr:
+    if spec.by_row:
+        return pl.col("_row") + n
+    return pl.col(spec.time) + _step(spec, n)
 
 
 def feature_names(frame: pl.DataFrame, spec: ForecastSpec) -> list[str]:
     skip = {*spec.series, spec.time, *spec.exclude}
     numeric = [c for c, t in frame.schema.items() if c not in skip and t.is_numeric()]
-    return [*numeric, "horizon", "target_hour", "target_day_of_week"]
+    analogs = [f"{kind}_{name}" for name in spec.baselines for kind in ("analog", "gap")]
+    return [*numeric, "horizon", "target_hour", "target_day_of_week", *analogs]
+
+
+MOMENTUM_ROWS = (1, 2, 4, 8)  # the target's own recent change, whatever the resolution
+
+
+def _symlog_expr(column: str) -> pl.Expr:
+    c = pl.col(column).cast(pl.Float64)
+    return c.sign() * c.abs().log1p()
 
 
 def build_dataset(table: pl.DataFrame, spec: ForecastSpec, with_target: bool = True) -> Dataset:
@@ -105,24 +130,52 @@ def build_dataset(table: pl.DataFrame, spec: ForecastSpec, with_target: bool = T
 
     With `with_target`, rows whose target (y at t + h) is unknown are dropped; without it
     every row stays (for scoring the future)."""
-    keys = [*spec.series, spec.time]
-    values = table.select(*keys, pl.col(spec.target).alias("_y"))
+    level = _symlog_expr(spec.target)
+    table = table.sort(*spec.series, spec.time).with_columns(
+        _row=pl.int_range(pl.len()).over(spec.series),
+        **{f"change_{k}_rows": level - level.shift(k).over(spec.series) for k in MOMENTUM_ROWS},
+    )
+    position = _position(spec)
+    values = table.select(*spec.series, position, pl.col(spec.target).alias("_y"))
     parts = []
     for h in spec.horizons:
         part = table.with_columns(
             horizon=pl.lit(h, dtype=pl.Int32),
             _target_time=pl.col(spec.time) + _step(spec, h),
+            _target_position=_ahead(spec, h),
         )
-        future = values.rename({spec.time: "_target_time", "_y": "_y_future"})
-        part = part.join(future, on=[*spec.series, "_target_time"], how="left")
+        future = values.rename({position: "_target_position", "_y": "_y_future"})
+        part = part.join(future, on=[*spec.series, "_target_position"], how="left")
         for name, back in spec.baselines.items():
             past = (
-                values.with_columns((pl.col(spec.time) + _step(spec, back)).alias("_target_time"))
+                values.with_columns(_ahead(spec, back).alias("_target_position"))
                 .rename({"_y": f"_baseline_{name}"})
-                .drop(spec.time)
+                .drop(position)
             )
-            part = part.join(past, on=[*spec.series, "_target_time"], how="left")
-        parts.append(part)
+            part = part.join(past, on=[*spec.series, "_target_position"], how="left")
+            # The season's own change from the origin's analog to the target's (what the
+            # same h did a day or a week ago), and how far the target's analog is from now.
+            origin_analog = values.with_columns(_ahead(spec, back).alias("_position_now")).select(
+                *spec.series, "_position_now", pl.col("_y").alias("_origin_analog")
+            )
+            part = (
+                part.join(
+                    origin_analog,
+                    left_on=[*spec.series, position],
+                    right_on=[*spec.series, "_position_now"],
+                    how="left",
+                )
+                .with_columns(
+                    (_symlog_expr(f"_baseline_{name}") - _symlog_expr("_origin_analog")).alias(
+                        f"analog_{name}"
+                    ),
+                    (_symlog_expr(f"_baseline_{name}") - _symlog_expr(spec.target)).alias(
+                        f"gap_{name}"
+                    ),
+                )
+                .drop("_origin_analog")
+            )
+        parts.append(part.drop("_target_position"))
     frame = pl.concat(parts, how="diagonal_relaxed").with_columns(
         target_hour=pl.col("_target_time").cast(pl.Datetime).dt.hour().cast(pl.Int8),
         target_day_of_week=(pl.col("_target_time").cast(pl.Datetime).dt.weekday() - 1).cast(
@@ -140,7 +193,7 @@ def build_dataset(table: pl.DataFrame, spec: ForecastSpec, with_target: bool = T
             )
         )
     frame = frame.sort(spec.time, *spec.series, "horizon")
-    return Dataset(frame, feature_names(table, spec), spec)
+    return Dataset(frame, feature_names(table.drop("_row", strict=False), spec), spec)
 
 
 def predict(booster, dataset: Dataset, threads: int = 2) -> np.ndarray:

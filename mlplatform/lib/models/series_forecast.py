@@ -1,39 +1,57 @@
-"""Rolling-origin forecasts for one series: from every row i, the next H values, using rows
-<= i only. One LightGBM model covers all horizons; it is refitted at row counts that double
-(first_fit, 2·first_fit, ...), so forecasts never depend on the length of the file."""
+"""Rolling-origin forecasts for one `timestamp,value` series with the platform's demand
+forecaster: the series becomes one resource's request_count, gets feature set v1
+(`features/engineering.py`), and is trained exactly as `models/demand_forecaster` is
+(`forecasting.train`: time-ordered folds, seeded Optuna search). From every row i it forecasts
+the next H rows using rows <= i only: models are refitted at row counts that double
+(first_fit, 2·first_fit, ...), so a forecast never depends on the length of the file."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+import polars as pl
 
-from mlplatform.lib.models.detector import FEATURES, rows_per_day, series_features
-from mlplatform.lib.models.forecasting import symexp, symlog
-from mlplatform.lib.models.training import doubling, fit_booster, mae
+from mlplatform.lib.features.engineering import INPUT_COLUMNS, resource_hourly_features
+from mlplatform.lib.models.detector import rows_per_day
+from mlplatform.lib.models.forecasting import DEMAND, Dataset, ForecastSpec, build_dataset
+from mlplatform.lib.models.forecasting import predict as predict_forecasts
+from mlplatform.lib.models.forecasting import train as train_forecaster
+from mlplatform.lib.models.training import SearchBudget, doubling, fit_booster, mae
 
-PARAMS = {
-    "objective": "regression_l1",
-    "learning_rate": 0.05,
-    "num_leaves": 31,
-    "min_data_in_leaf": 40,
-    "seed": 7,
-}
+SERIES_ID = "series"
 
 
 @dataclass(frozen=True)
 class SeriesForecastSettings:
     first_fit: int = 1000
-    rounds: int = 300
-    threads: int = 2
+    budget: SearchBudget = field(default_factory=SearchBudget)
 
 
-def _origin_features(values: np.ndarray, timestamps: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Features at origin i from rows <= i: the one-step features of a row i + 1 appended."""
-    step = np.median(np.diff(timestamps)) if timestamps.size > 1 else np.timedelta64(1, "h")
-    extended_values = np.append(values.astype(np.float64), np.nan)
-    extended_times = np.append(timestamps, timestamps[-1] + step)
-    return series_features(extended_values, extended_times)[1:], list(FEATURES)
+def series_table(values: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:
+    """The series as the clean hourly table would hold it: one resource, its request_count."""
+    frame = pl.DataFrame(
+        {
+            "resource_id": SERIES_ID,
+            "ts": pl.Series(timestamps.astype("datetime64[us]")).dt.replace_time_zone("UTC"),
+            DEMAND.target: values.astype(np.float64),
+        }
+    )
+    others = [c for c in INPUT_COLUMNS if c not in frame.columns]
+    return frame.with_columns(pl.lit(None, pl.Float64).alias(c) for c in others)
+
+
+def series_spec(timestamps: np.ndarray, horizon: int) -> ForecastSpec:
+    """The demand forecaster's spec at the series' own resolution, h counted in rows."""
+    period = rows_per_day(timestamps)
+    minutes = max(1, round(24 * 60 / period))
+    return replace(
+        DEMAND,
+        horizons=tuple(range(1, horizon + 1)),
+        step=f"{minutes}m",
+        baselines={"same_time_yesterday": period, "same_time_last_week": 7 * period},
+        by_row=True,
+    )
 
 
 def rolling_origin_forecast(
@@ -44,31 +62,25 @@ def rolling_origin_forecast(
 ) -> np.ndarray:
     """(rows, horizon): [i, k-1] forecasts row i + k from rows <= i; NaN before the first fit."""
     settings = settings or SeriesForecastSettings()
-    n = values.size
-    base, names = _origin_features(values, timestamps)
-    z = symlog(values.astype(np.float64))
+    n, threads = values.size, settings.budget.threads
+    spec = series_spec(timestamps, horizon)
+    features = resource_hourly_features(series_table(values, timestamps))
+    known = build_dataset(features, spec)
+    future = build_dataset(features, spec, with_target=False)
     out = np.full((n, horizon), np.nan)
     checkpoints = doubling(n, settings.first_fit)
-    ks = np.arange(1, horizon + 1)
-    names = [*names, "horizon"]
     for c, start in enumerate(checkpoints):
         end = checkpoints[c + 1] if c + 1 < len(checkpoints) else n
-        rows, targets, Xs = [], [], []
-        for k in ks:
-            origins = np.arange(1, start - k)  # the target row i + k is before the checkpoint
-            y = z[origins + k] - z[origins]
-            ok = ~np.isnan(y) & ~np.isnan(z[origins])
-            Xs.append(np.column_stack([base[origins[ok]], np.full(ok.sum(), k)]))
-            targets.append(y[ok])
-            rows.append(origins[ok])
+        seen = known.frame.filter(pl.col("_row") + pl.col("horizon") < start)
+        history = Dataset(seen, known.features, spec)
+        trained = train_forecaster(history, settings.budget)
+        # the holdout that measured the model is the most recent data: forecast with it too
         booster = fit_booster(
-            np.vstack(Xs), np.concatenate(targets), PARAMS, settings.rounds, names, settings.threads
+            history.X, history.y, trained.params, trained.rounds, history.features, threads
         )
-        for k in ks:
-            X = np.column_stack([base[start:end], np.full(end - start, k)])
-            out[start:end, k - 1] = symexp(
-                z[start:end] + booster.predict(X, num_threads=settings.threads)
-            )
+        rows = future.frame.filter(pl.col("_row").is_between(start, end - 1))
+        forecasts = predict_forecasts(booster, Dataset(rows, known.features, spec), threads)
+        out[rows["_row"].to_numpy(), rows["horizon"].to_numpy() - 1] = forecasts
     return out
 
 
