@@ -7,6 +7,7 @@ import dagster as dg
 
 from mlplatform.automation.jobs import retrain_job
 from mlplatform.automation.partitions import batched, daily_partitions
+from mlplatform.defs.keys import RAW_COST, RAW_METRICS, model_key
 from mlplatform.defs.models.assets import MODEL_INPUTS, TrainingConfig
 from mlplatform.defs.monitoring.checks import (
     FEATURE_DRIFT,
@@ -90,7 +91,7 @@ def retrain_sensor(
     )
 
 
-RAW_ASSETS = [dg.AssetKey(["raw", "cloudwatch_metrics"]), dg.AssetKey(["raw", "cost_usage"])]
+RAW_ASSETS = [RAW_METRICS, RAW_COST]
 # A closed day with no file yet is ingested empty after this long: late files still re-ingest.
 EMPTY_DAY_GRACE = timedelta(hours=2)
 # Runs, not days, are what a tick must not flood the queue with; days come batched into them.
@@ -215,7 +216,7 @@ def build_first_training_sensor(interval_seconds: int) -> dg.SensorDefinition:
                     # one attempt per model set and amount of data: a failed first training is
                     # tried again when another partition lands, not in a loop
                     run_key=f"first_training:{'+'.join(due)}:{days}",
-                    asset_selection=[dg.AssetKey(["models", m]) for m in due],
+                    asset_selection=[model_key(m) for m in due],
                     tags={
                         "mlplatform/trigger": "first_training",
                         "mlplatform/model": ",".join(due),

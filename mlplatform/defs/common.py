@@ -3,8 +3,10 @@
 from datetime import date
 
 import dagster as dg
+import polars as pl
 
 OWNERS = ["team:ml-platform"]
+Days = dict[str, pl.DataFrame]  # a run's frames by partition key
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:

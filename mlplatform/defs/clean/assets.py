@@ -9,8 +9,8 @@ from pydantic import Field
 
 from mlplatform.automation.partitions import batched, daily_partitions
 from mlplatform.defs.clean.checks import CLEAN_CHECK_SPECS, CleanDay, clean_check_results
-from mlplatform.defs.clean.keys import COST_DAILY, METRICS_HOURLY, QUARANTINE, RAW_COST, RAW_METRICS
 from mlplatform.defs.common import OWNERS
+from mlplatform.defs.keys import COST_DAILY, METRICS_HOURLY, QUARANTINE, RAW_COST, RAW_METRICS
 from mlplatform.defs.metadata import by_day, column_schema, markdown_preview
 from mlplatform.lib.cleaning.cost import DAILY_COLUMNS, clean_cost
 from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS, clean_metrics

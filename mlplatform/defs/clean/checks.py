@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from mlplatform.defs.clean.keys import COST_DAILY, METRICS_HOURLY, QUARANTINE
+from mlplatform.defs.keys import COST_DAILY, METRICS_HOURLY, QUARANTINE
 from mlplatform.defs.metadata import by_day, markdown_preview
 from mlplatform.lib.cleaning.common import CleanResult, Conservation
 from mlplatform.lib.cleaning.schemas import (

@@ -7,8 +7,8 @@ import dagster as dg
 import polars as pl
 
 from mlplatform.automation.partitions import batched, daily_partitions
-from mlplatform.defs.clean.keys import COST_DAILY, METRICS_HOURLY
 from mlplatform.defs.common import OWNERS, partition_days
+from mlplatform.defs.keys import COST_DAILY, COST_FEATURES, METRICS_HOURLY, RESOURCE_FEATURES
 from mlplatform.defs.metadata import by_day, column_schema
 from mlplatform.lib.cleaning.cost import DAILY_COLUMNS
 from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS
@@ -59,7 +59,7 @@ def _lookback(key: dg.AssetKey, days: int) -> dg.AssetIn:
 
 
 @dg.asset(
-    key=["features", "resource_hourly"],
+    key=RESOURCE_FEATURES,
     group_name="features",
     description=(
         "Feature set v1 (FEATURES.md): every clean hourly row plus time features, 24-hour "
@@ -111,7 +111,7 @@ def resource_hourly(
 
 
 @dg.asset(
-    key=["features", "cost_daily"],
+    key=COST_FEATURES,
     group_name="features",
     description=(
         "Daily spend per account and service: calendar features, 1/7/14-day lags and 7/28-day "

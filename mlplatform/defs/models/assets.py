@@ -4,16 +4,20 @@ MLflow, promoted from challenger to champion only when they beat it."""
 import dagster as dg
 from pydantic import Field
 
-from mlplatform.defs.clean.keys import METRICS_HOURLY
 from mlplatform.defs.common import OWNERS
+from mlplatform.defs.keys import (
+    ANOMALY_MODEL,
+    COST_FEATURES,
+    METRICS_HOURLY,
+    RESOURCE_FEATURES,
+    model_key,
+)
 from mlplatform.lib.models.forecasting import COST, DEMAND, ForecastSpec
 from mlplatform.lib.models.promotion import train_and_challenge, train_and_challenge_anomaly
 from mlplatform.lib.models.registry import input_fingerprint
 from mlplatform.lib.models.training import SearchBudget
 from mlplatform.resources.models import LakeReader, ModelRegistry
 
-RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])
-COST_FEATURES = dg.AssetKey(["features", "cost_daily"])
 DATA_VERSION_TAG = "dagster/data_version"  # the tag Dagster records each data version under
 # The partitioned table each model trains on.
 MODEL_INPUTS = {
@@ -74,7 +78,7 @@ def _input_data_version(
 
 def _forecaster(spec: ForecastSpec, source: dg.AssetKey, description: str):
     @dg.asset(
-        key=["models", spec.name],
+        key=model_key(spec.name),
         group_name="models",
         deps=[source],
         description=description,
@@ -152,7 +156,7 @@ cost_forecaster = _forecaster(
 
 
 @dg.asset(
-    key=["models", "anomaly_detector"],
+    key=ANOMALY_MODEL,
     group_name="models",
     deps=[METRICS_HOURLY],
     description=(

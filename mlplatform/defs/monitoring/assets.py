@@ -8,7 +8,14 @@ import dagster as dg
 import polars as pl
 
 from mlplatform.automation.partitions import batched, daily_partitions
-from mlplatform.defs.common import OWNERS
+from mlplatform.defs.common import OWNERS, Days
+from mlplatform.defs.keys import (
+    ANOMALY_ALERTS,
+    DEMAND_MODEL,
+    FEATURE_DRIFT,
+    MODEL_PERFORMANCE,
+    RESOURCE_FEATURES,
+)
 from mlplatform.defs.metadata import json_metadata
 from mlplatform.defs.monitoring.checks import (
     FEATURE_DRIFT_SPEC,
@@ -24,9 +31,7 @@ from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.monitoring import MonitoringPolicy, Reports
 
-RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])
 NOT_MEASURED = "not_measured"
-Days = dict[str, pl.DataFrame]  # a run's frames by partition key
 
 
 def _champion_window(registry: ModelRegistry) -> str | None:
@@ -59,9 +64,9 @@ _MONITORING = {
 
 
 @dg.asset(
-    key=["monitoring", "feature_drift"],
+    key=FEATURE_DRIFT,
     ins={"features": dg.AssetIn(RESOURCE_FEATURES)},
-    deps=[dg.AssetKey(["models", "demand_forecaster"])],
+    deps=[DEMAND_MODEL],
     check_specs=[FEATURE_DRIFT_SPEC],
     description=(
         "Evidently drift report of the day's features against the champion's training window, "
@@ -114,12 +119,12 @@ def feature_drift(
 
 
 @dg.asset(
-    key=["monitoring", "model_performance"],
+    key=MODEL_PERFORMANCE,
     ins={
         "features": dg.AssetIn(RESOURCE_FEATURES),
-        "alerts": dg.AssetIn(dg.AssetKey(["serving", "anomaly_alerts"])),
+        "alerts": dg.AssetIn(ANOMALY_ALERTS),
     },
-    deps=[dg.AssetKey(["models", "demand_forecaster"])],
+    deps=[DEMAND_MODEL],
     check_specs=[MODEL_PERFORMANCE_SPEC],
     description=(
         "Once a day's actuals are in: the champion demand forecaster's MAE on that day against "

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from mlplatform.defs.keys import FEATURE_DRIFT, MODEL_PERFORMANCE
 from mlplatform.defs.metadata import json_metadata
 from mlplatform.lib.monitoring.drift import Thresholds
 
-FEATURE_DRIFT = dg.AssetKey(["monitoring", "feature_drift"])
-MODEL_PERFORMANCE = dg.AssetKey(["monitoring", "model_performance"])
 FEATURE_DRIFT_CHECK = "feature_drift_check"
 MODEL_PERFORMANCE_CHECK = "model_performance_check"
 MEASURED = "measured_value"

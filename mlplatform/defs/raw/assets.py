@@ -8,6 +8,7 @@ import polars as pl
 
 from mlplatform.automation.partitions import batched, daily_partitions
 from mlplatform.defs.common import OWNERS, partition_days
+from mlplatform.defs.keys import RAW_COST, RAW_METRICS
 from mlplatform.defs.metadata import by_day, column_schema, markdown_preview
 from mlplatform.lib.ingest.catalog import (
     COST_OPTIONAL,
@@ -86,7 +87,7 @@ _RAW_SPEC = {
 
 
 @dg.asset(
-    key=["raw", "cloudwatch_metrics"],
+    key=RAW_METRICS,
     description=(
         "CloudWatch-style metrics in the long format (timestamp, resource_id, metric_name, "
         "value, ...) exactly as they arrived in `landing/metrics/<day>/`, as text, with source "
@@ -105,7 +106,7 @@ def cloudwatch_metrics(
 
 
 @dg.asset(
-    key=["raw", "cost_usage"],
+    key=RAW_COST,
     description=(
         "FOCUS cost and usage lines exactly as they arrived in `landing/cost/<day>/`, as text, "
         "with source file and line."

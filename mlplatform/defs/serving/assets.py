@@ -1,13 +1,25 @@
 """Serving layer: daily batch predictions of each champion, every row naming its model version."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import dagster as dg
 import polars as pl
 
 from mlplatform.automation.partitions import batched, daily_partitions
-from mlplatform.defs.clean.keys import METRICS_HOURLY
-from mlplatform.defs.common import OWNERS
+from mlplatform.defs.common import OWNERS, Days, partition_days
+from mlplatform.defs.keys import (
+    ANOMALY_ALERTS,
+    ANOMALY_MODEL,
+    COST_DAILY,
+    COST_FEATURES,
+    COST_FORECASTS,
+    COST_MODEL,
+    COST_RECOMMENDATIONS,
+    DEMAND_FORECASTS,
+    DEMAND_MODEL,
+    METRICS_HOURLY,
+    RESOURCE_FEATURES,
+)
 from mlplatform.defs.metadata import by_day
 from mlplatform.lib.models.detector import DetectorSettings
 from mlplatform.lib.models.detector_tables import alerts_by_day, history_days, metrics_of
@@ -16,9 +28,6 @@ from mlplatform.lib.models.registry import CHAMPION
 from mlplatform.lib.serving.recommendations import rightsizing
 from mlplatform.resources.models import LakeReader, ModelRegistry
 
-RESOURCE_FEATURES = dg.AssetKey(["features", "resource_hourly"])
-COST_FEATURES = dg.AssetKey(["features", "cost_daily"])
-
 
 def _champion(registry: ModelRegistry, name: str):
     store = registry.open()
@@ -26,9 +35,6 @@ def _champion(registry: ModelRegistry, name: str):
     if champion is None:
         raise dg.Failure(f"{name} has no champion yet: materialize models/{name} first")
     return champion, store.load(name, champion.version), store.metadata(name, champion.version)
-
-
-Days = dict[str, pl.DataFrame]  # a run's frames by partition key
 
 
 def _forecasts(spec: ForecastSpec, features: Days, registry: ModelRegistry) -> Days:
@@ -47,9 +53,9 @@ _SERVING = {
 
 
 @dg.asset(
-    key=["serving", "demand_forecasts"],
+    key=DEMAND_FORECASTS,
     ins={"features": dg.AssetIn(RESOURCE_FEATURES)},
-    deps=[dg.AssetKey(["models", "demand_forecaster"])],
+    deps=[DEMAND_MODEL],
     description="request_count 1-4 hours ahead from every hour of the day, by the champion.",
     kinds={"lightgbm", "polars", "parquet"},
     **_SERVING,
@@ -61,9 +67,9 @@ def demand_forecasts(features: Days, registry: ModelRegistry) -> dg.Output[Days]
 
 
 @dg.asset(
-    key=["serving", "cost_forecasts"],
+    key=COST_FORECASTS,
     ins={"features": dg.AssetIn(COST_FEATURES)},
-    deps=[dg.AssetKey(["models", "cost_forecaster"])],
+    deps=[COST_MODEL],
     description="Daily cost per account and service 1-7 days ahead, by the champion.",
     kinds={"lightgbm", "polars", "parquet"},
     **_SERVING,
@@ -84,8 +90,8 @@ def cost_forecasts(features: Days, registry: ModelRegistry) -> dg.Output[Days]:
 
 
 @dg.asset(
-    key=["serving", "anomaly_alerts"],
-    deps=[METRICS_HOURLY, dg.AssetKey(["models", "anomaly_detector"])],
+    key=ANOMALY_ALERTS,
+    deps=[METRICS_HOURLY, ANOMALY_MODEL],
     description=(
         "Every metric of every resource scored hour by hour by the champion anomaly detector, "
         "from the day and the history its memory needs; one row per alert naming resource, "
@@ -99,7 +105,7 @@ def anomaly_alerts(
 ) -> dg.Output[Days]:
     champion, booster, meta = _champion(registry, "anomaly_detector")
     settings = DetectorSettings(**meta["settings"])
-    days = [date.fromisoformat(k) for k in context.partition_keys]
+    days = partition_days(context)
     first = (days[0] - timedelta(days=history_days(settings))).isoformat()
     available = lake_reader.partitions(*METRICS_HOURLY.path)
     span = [k for k in available if first <= k <= context.partition_keys[-1]]
@@ -122,11 +128,11 @@ def anomaly_alerts(
 
 
 @dg.asset(
-    key=["serving", "cost_recommendations"],
+    key=COST_RECOMMENDATIONS,
     ins={
         "features": dg.AssetIn(RESOURCE_FEATURES),
-        "forecasts": dg.AssetIn(dg.AssetKey(["serving", "demand_forecasts"])),
-        "cost": dg.AssetIn(dg.AssetKey(["clean", "cost_daily"])),
+        "forecasts": dg.AssetIn(DEMAND_FORECASTS),
+        "cost": dg.AssetIn(COST_DAILY),
     },
     description=(
         "Rightsizing: resources whose 24-hour p95 CPU stays under 20 % all day and whose "
