@@ -40,7 +40,7 @@ from mlplatform.lib.ingest.raw import ingest
 from mlplatform.lib.ingest.simulator import read_labels
 from mlplatform.lib.models.detector import DetectorSettings
 from mlplatform.lib.models.detector_tables import alerts_by_day, history_days
-from mlplatform.lib.models.forecasting import COST, DEMAND, forecast_table
+from mlplatform.lib.models.forecasting import COST, DEMAND, day_dataset, forecast_tables
 from mlplatform.lib.models.promotion import train_and_challenge, train_and_challenge_anomaly
 from mlplatform.lib.models.registry import CHAMPION, Registry
 from mlplatform.lib.models.training import SearchBudget
@@ -150,15 +150,24 @@ def serve_and_monitor(
         lake.read("clean/metrics_hourly", span), days, models["anomaly_detector"][1], settings
     )
     anomaly_version = pl.lit(f"anomaly_detector/{models['anomaly_detector'][0].version}")
+    resource_history = lake.read("features/resource_hourly", available)
+    demand_version = f"demand_forecaster/{models['demand_forecaster'][0].version}"
+    demand_of_day = forecast_tables(
+        DEMAND, resource_history, days, models["demand_forecaster"][1], demand_version
+    )
+    cost_version = f"cost_forecaster/{models['cost_forecaster'][0].version}"
+    cost_of_day = forecast_tables(
+        COST,
+        lake.read("features/cost_daily", available),
+        days,
+        models["cost_forecaster"][1],
+        cost_version,
+    )
     references: dict[tuple[str, ...], pl.DataFrame] = {}
     for day in days:
         key = day.isoformat()
         resource = lake.read("features/resource_hourly", [key])
-        cost_features = lake.read("features/cost_daily", [key])
-        demand_version = f"demand_forecaster/{models['demand_forecaster'][0].version}"
-        demand = forecast_table(DEMAND, resource, models["demand_forecaster"][1], demand_version)
-        cost_version = f"cost_forecaster/{models['cost_forecaster'][0].version}"
-        cost = forecast_table(COST, cost_features, models["cost_forecaster"][1], cost_version)
+        demand, cost = demand_of_day[day], cost_of_day[day]
         alerts = alerts_of_day[day].with_columns(model_version=anomaly_version)
         lake.write("serving/demand_forecasts", key, demand)
         lake.write("serving/cost_forecasts", key, cost)
@@ -168,7 +177,9 @@ def serve_and_monitor(
             "serving/cost_recommendations", key, rightsizing(resource, demand, clean_cost_day)
         )
         champion, booster = models["demand_forecaster"]
-        performance = demand_performance(booster, resource, float(champion.metrics["mae"]))
+        performance = demand_performance(
+            booster, day_dataset(DEMAND, resource_history, day), float(champion.metrics["mae"])
+        )
         labels = landing / "labels" / f"{key}.json"
         if labels.exists():
             performance |= alert_quality(alerts, read_labels(labels))

@@ -1,9 +1,11 @@
 """Small helpers every layer's wrappers share."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
+
+from mlplatform.resources.models import LakeReader
 
 OWNERS = ["team:ml-platform"]
 Days = dict[str, pl.DataFrame]  # a run's frames by partition key
@@ -12,3 +14,17 @@ Days = dict[str, pl.DataFrame]  # a run's frames by partition key
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:
     """The days a run covers: one, or a range when a backfill or catch-up batches them."""
     return [date.fromisoformat(key) for key in context.partition_keys]
+
+
+def read_with_history(
+    context: dg.AssetExecutionContext, lake_reader: LakeReader, key: dg.AssetKey, days: int
+) -> pl.DataFrame:
+    """The run's partitions of `key` and those of the `days` days before (where they exist),
+    read through the lake; a run's own partition that is missing fails it by name."""
+    first = (partition_days(context)[0] - timedelta(days=days)).isoformat()
+    last = context.partition_keys[-1]
+    span = [k for k in lake_reader.partitions(*key.path) if first <= k <= last]
+    missing = sorted(set(context.partition_keys) - set(span))
+    if missing:
+        raise dg.Failure(f"{key.to_user_string()} has no partition for {', '.join(missing)}")
+    return lake_reader.read(*key.path, span)

@@ -1,14 +1,13 @@
 """Monitoring layer: Evidently drift reports and live accuracy, per daily partition."""
 
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from mlplatform.automation.partitions import batched, daily_partitions
-from mlplatform.defs.common import OWNERS, Days
+from mlplatform.defs.common import OWNERS, Days, partition_days, read_with_history
 from mlplatform.defs.keys import (
     ANOMALY_ALERTS,
     DEMAND_MODEL,
@@ -23,6 +22,7 @@ from mlplatform.defs.monitoring.checks import (
     worst_day_result,
 )
 from mlplatform.lib.ingest.simulator import read_labels
+from mlplatform.lib.models.forecasting import DEMAND, day_dataset, lookback_days
 from mlplatform.lib.models.registry import CHAMPION
 from mlplatform.lib.monitoring.drift import DriftSummary, InsufficientHistory, reference_days
 from mlplatform.lib.monitoring.drift import feature_drift as measure_drift
@@ -120,11 +120,8 @@ def feature_drift(
 
 @dg.asset(
     key=MODEL_PERFORMANCE,
-    ins={
-        "features": dg.AssetIn(RESOURCE_FEATURES),
-        "alerts": dg.AssetIn(ANOMALY_ALERTS),
-    },
-    deps=[DEMAND_MODEL],
+    ins={"alerts": dg.AssetIn(ANOMALY_ALERTS)},
+    deps=[RESOURCE_FEATURES, DEMAND_MODEL],
     check_specs=[MODEL_PERFORMANCE_SPEC],
     description=(
         "Once a day's actuals are in: the champion demand forecaster's MAE on that day against "
@@ -135,8 +132,9 @@ def feature_drift(
     **_MONITORING,
 )
 def model_performance(
-    features: Days,
+    context: dg.AssetExecutionContext,
     alerts: Days,
+    lake_reader: LakeReader,
     registry: ModelRegistry,
     landing: LandingZone,
     monitoring_policy: MonitoringPolicy,
@@ -147,10 +145,12 @@ def model_performance(
         raise dg.Failure("demand_forecaster has no champion yet")
     booster = store.load("demand_forecaster", champion.version)
     training_mae = float(champion.metrics.get("mae", float("nan")))
+    history = read_with_history(context, lake_reader, RESOURCE_FEATURES, lookback_days(DEMAND))
     out, figures, ratios = {}, {}, {}
-    for day, frame in features.items():
-        metrics = demand_performance(booster, frame, training_mae)
-        labels_file = landing.labels(date.fromisoformat(day))
+    for when in partition_days(context):
+        day = when.isoformat()
+        metrics = demand_performance(booster, day_dataset(DEMAND, history, when), training_mae)
+        labels_file = landing.labels(when)
         if labels_file.exists():
             quality = alert_quality(alerts[day], read_labels(labels_file))
             metrics |= {f"alerts_{k}": v for k, v in quality.items()}

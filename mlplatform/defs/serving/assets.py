@@ -1,12 +1,10 @@
 """Serving layer: daily batch predictions of each champion, every row naming its model version."""
 
-from datetime import timedelta
-
 import dagster as dg
 import polars as pl
 
 from mlplatform.automation.partitions import batched, daily_partitions
-from mlplatform.defs.common import OWNERS, Days, partition_days
+from mlplatform.defs.common import OWNERS, Days, partition_days, read_with_history
 from mlplatform.defs.keys import (
     ANOMALY_ALERTS,
     ANOMALY_MODEL,
@@ -23,7 +21,13 @@ from mlplatform.defs.keys import (
 from mlplatform.defs.metadata import by_day
 from mlplatform.lib.models.detector import DetectorSettings
 from mlplatform.lib.models.detector_tables import alerts_by_day, history_days, metrics_of
-from mlplatform.lib.models.forecasting import COST, DEMAND, ForecastSpec, forecast_table
+from mlplatform.lib.models.forecasting import (
+    COST,
+    DEMAND,
+    ForecastSpec,
+    forecast_tables,
+    lookback_days,
+)
 from mlplatform.lib.models.registry import CHAMPION
 from mlplatform.lib.serving.recommendations import rightsizing
 from mlplatform.resources.models import LakeReader, ModelRegistry
@@ -37,10 +41,18 @@ def _champion(registry: ModelRegistry, name: str):
     return champion, store.load(name, champion.version), store.metadata(name, champion.version)
 
 
-def _forecasts(spec: ForecastSpec, features: Days, registry: ModelRegistry) -> Days:
+def _forecasts(
+    context: dg.AssetExecutionContext,
+    spec: ForecastSpec,
+    source: dg.AssetKey,
+    lake_reader: LakeReader,
+    registry: ModelRegistry,
+) -> Days:
     champion, booster, _ = _champion(registry, spec.name)
     version = f"{spec.name}/{champion.version}"
-    return {day: forecast_table(spec, frame, booster, version) for day, frame in features.items()}
+    history = read_with_history(context, lake_reader, source, lookback_days(spec))
+    tables = forecast_tables(spec, history, partition_days(context), booster, version)
+    return {day.isoformat(): table for day, table in tables.items()}
 
 
 _SERVING = {
@@ -54,28 +66,33 @@ _SERVING = {
 
 @dg.asset(
     key=DEMAND_FORECASTS,
-    ins={"features": dg.AssetIn(RESOURCE_FEATURES)},
-    deps=[DEMAND_MODEL],
-    description="request_count 1-4 hours ahead from every hour of the day, by the champion.",
+    deps=[RESOURCE_FEATURES, DEMAND_MODEL],
+    description=(
+        "request_count 1-4 hours ahead from every hour of the day, by the champion (its inputs "
+        "read the day's features and the week before)."
+    ),
     kinds={"lightgbm", "polars", "parquet"},
     **_SERVING,
 )
-def demand_forecasts(features: Days, registry: ModelRegistry) -> dg.Output[Days]:
-    out = _forecasts(DEMAND, features, registry)
+def demand_forecasts(
+    context: dg.AssetExecutionContext, lake_reader: LakeReader, registry: ModelRegistry
+) -> dg.Output[Days]:
+    out = _forecasts(context, DEMAND, RESOURCE_FEATURES, lake_reader, registry)
     version = next((f["model_version"][0] for f in out.values() if f.height), "")
     return dg.Output(out, metadata={"model_version": version})
 
 
 @dg.asset(
     key=COST_FORECASTS,
-    ins={"features": dg.AssetIn(COST_FEATURES)},
-    deps=[COST_MODEL],
+    deps=[COST_FEATURES, COST_MODEL],
     description="Daily cost per account and service 1-7 days ahead, by the champion.",
     kinds={"lightgbm", "polars", "parquet"},
     **_SERVING,
 )
-def cost_forecasts(features: Days, registry: ModelRegistry) -> dg.Output[Days]:
-    out = _forecasts(COST, features, registry)
+def cost_forecasts(
+    context: dg.AssetExecutionContext, lake_reader: LakeReader, registry: ModelRegistry
+) -> dg.Output[Days]:
+    out = _forecasts(context, COST, COST_FEATURES, lake_reader, registry)
     return dg.Output(
         out,
         metadata=by_day(
@@ -106,13 +123,7 @@ def anomaly_alerts(
     champion, booster, meta = _champion(registry, "anomaly_detector")
     settings = DetectorSettings(**meta["settings"])
     days = partition_days(context)
-    first = (days[0] - timedelta(days=history_days(settings))).isoformat()
-    available = lake_reader.partitions(*METRICS_HOURLY.path)
-    span = [k for k in available if first <= k <= context.partition_keys[-1]]
-    missing = sorted(set(context.partition_keys) - set(span))
-    if missing:
-        raise dg.Failure(f"clean/metrics_hourly has no partition for {', '.join(missing)}")
-    hourly = lake_reader.read(*METRICS_HOURLY.path, span)
+    hourly = read_with_history(context, lake_reader, METRICS_HOURLY, history_days(settings))
     alerts, scored = alerts_by_day(hourly, days, booster, settings)
     version = pl.lit(f"anomaly_detector/{champion.version}")
     out = {d.isoformat(): frame.with_columns(model_version=version) for d, frame in alerts.items()}

@@ -7,8 +7,9 @@ Forecasts map back as symlog⁻¹(symlog(y_t) + prediction).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -276,16 +277,45 @@ def evaluate(booster, dataset: Dataset) -> dict[str, Any]:
     return forecast_metrics(truth, predict(booster, dataset), baselines(dataset))
 
 
-def forecast_table(
-    spec: ForecastSpec, features: pl.DataFrame, booster, version: str
-) -> pl.DataFrame:
-    """Every horizon's forecast from every row of `features`: series, origin, horizon, target
+def lookback_days(spec: ForecastSpec) -> int:
+    """Days before an origin its model inputs read beyond the feature table's own row: the
+    seasonal analogs and the momentum. Serving and monitoring read that much history."""
+    steps = max(spec.baselines.values(), default=0) + max(MOMENTUM_ROWS)
+    amount, unit = int(spec.step[:-1]) * steps, spec.step[-1]
+    minutes = {"m": 1, "h": 60, "d": 24 * 60}[unit] * amount
+    return math.ceil(minutes / (24 * 60)) + 1
+
+
+def _origin_day(spec: ForecastSpec) -> pl.Expr:
+    return pl.col(spec.time).cast(pl.Datetime("us", "UTC")).dt.date()
+
+
+def forecast_tables(
+    spec: ForecastSpec, history: pl.DataFrame, days: list[date], booster, version: str
+) -> dict[date, pl.DataFrame]:
+    """Every horizon's forecast from every row of each day in `days`, from a feature table
+    holding those days and `lookback_days(spec)` before them: series, origin, horizon, target
     time, forecast and the model version that made it."""
-    dataset = build_dataset(features, spec, with_target=False)
+    dataset = build_dataset(history.filter(_origin_day(spec) <= max(days)), spec, with_target=False)
+    dataset.frame = dataset.frame.filter(_origin_day(spec).is_in(days))
     dataset.features = booster.feature_name()
-    return dataset.frame.select(
+    table = dataset.frame.select(
         *spec.series,
         pl.col(spec.time).alias("origin"),
         "horizon",
         pl.col("_target_time").alias("target_time"),
+        _origin_day(spec).alias("_day"),
     ).with_columns(forecast=pl.Series(predict(booster, dataset)), model_version=pl.lit(version))
+    return {day: table.filter(pl.col("_day") == day).drop("_day") for day in days}
+
+
+def day_dataset(spec: ForecastSpec, history: pl.DataFrame, day: date) -> Dataset:
+    """The forecasts from `day`'s rows whose actuals fall within that day, with their inputs
+    from `history` (the day and `lookback_days(spec)` before it)."""
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+    known = history.filter(_origin_day(spec) <= day)
+    dataset = build_dataset(known, spec)
+    dataset.frame = dataset.frame.filter(
+        (_origin_day(spec) == day) & (pl.col("_target_time").cast(pl.Datetime("us", "UTC")) < end)
+    )
+    return dataset

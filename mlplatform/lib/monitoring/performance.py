@@ -6,13 +6,12 @@ from typing import Any
 
 import polars as pl
 
-from mlplatform.lib.models.forecasting import DEMAND, Dataset, build_dataset, evaluate
+from mlplatform.lib.models.forecasting import DEMAND, Dataset, evaluate
 
 
-def demand_performance(booster, features: pl.DataFrame, training_mae: float) -> dict[str, Any]:
-    """MAE of the forecasts made from the day's hours whose targets fall in the data, against
-    the naive baselines, and relative to the model's own MAE at training time."""
-    dataset = build_dataset(features, DEMAND)
+def demand_performance(booster, dataset: Dataset, training_mae: float) -> dict[str, Any]:
+    """MAE of a day's forecasts whose actuals are in (`forecasting.day_dataset`), against the
+    naive baselines, and relative to the model's own MAE at training time."""
     if dataset.frame.is_empty():
         raise ValueError("no forecast has its actual yet in this data")
     dataset = Dataset(dataset.frame, booster.feature_name(), DEMAND)
