@@ -14,17 +14,14 @@ import psycopg2
 from benchmarks.simulated_hourly import simulated_hourly
 from mlplatform.lib.features.engineering import resource_hourly_features
 from mlplatform.lib.ingest.simulator import SimulationConfig, simulate, write_landing_day
+from mlplatform.lib.monitoring.coverage import DAILY_TABLES
 from mlplatform_tests.scaleout.conftest import BUCKET, REPO, tool
 
 SIMULATION = SimulationConfig(resources=8, seed=11)
 
+# raw, clean and the resource features, then the drift report over them
 PIPELINE = (
-    "raw/cloudwatch_metrics",
-    "raw/cost_usage",
-    "clean/metrics_hourly",
-    "clean/cost_daily",
-    "clean/quarantine",
-    "features/resource_hourly",
+    *DAILY_TABLES[: DAILY_TABLES.index("features/resource_hourly") + 1],
     "monitoring/feature_drift",
 )
 
