@@ -296,7 +296,9 @@ def forecast_tables(
     """Every horizon's forecast from every row of each day in `days`, from a feature table
     holding those days and `lookback_days(spec)` before them: series, origin, horizon, target
     time, forecast and the model version that made it."""
-    dataset = build_dataset(history.filter(_origin_day(spec) <= max(days)), spec, with_target=False)
+    since = min(days) - timedelta(days=lookback_days(spec))
+    span = history.filter(_origin_day(spec).is_between(since, max(days)))
+    dataset = build_dataset(span, spec, with_target=False)
     dataset.frame = dataset.frame.filter(_origin_day(spec).is_in(days))
     dataset.features = booster.feature_name()
     table = dataset.frame.select(
@@ -313,7 +315,8 @@ def day_dataset(spec: ForecastSpec, history: pl.DataFrame, day: date) -> Dataset
     """The forecasts from `day`'s rows whose actuals fall within that day, with their inputs
     from `history` (the day and `lookback_days(spec)` before it)."""
     end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
-    known = history.filter(_origin_day(spec) <= day)
+    since = day - timedelta(days=lookback_days(spec))
+    known = history.filter(_origin_day(spec).is_between(since, day))
     dataset = build_dataset(known, spec)
     dataset.frame = dataset.frame.filter(
         (_origin_day(spec) == day) & (pl.col("_target_time").cast(pl.Datetime("us", "UTC")) < end)
