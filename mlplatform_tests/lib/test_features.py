@@ -3,13 +3,10 @@
 import math
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
 import polars as pl
 import pytest
 
 from mlplatform.lib.features.engineering import (
-    LAG_METRICS,
-    LAGS_HOURS,
     ROLLING_METRICS,
     cost_daily_features,
     cost_features_for_day,
@@ -18,61 +15,7 @@ from mlplatform.lib.features.engineering import (
     resource_hourly_features,
 )
 from mlplatform_tests.factories import START, hourly_table
-
-
-def reference(frame: pl.DataFrame) -> pl.DataFrame:
-    """FEATURES.md computed literally, one row at a time."""
-    by_key = {(r["resource_id"], r["ts"]): r for r in frame.iter_rows(named=True)}
-    out = []
-    for row in frame.iter_rows(named=True):
-        rid, ts = row["resource_id"], row["ts"]
-        same = [r for r in frame.iter_rows(named=True) if r["resource_id"] == rid and r["ts"] <= ts]
-        feats = {"resource_id": rid, "ts": ts}
-        for m in ROLLING_METRICS:
-            day = [r[m] for r in same if r["ts"] > ts - timedelta(hours=24) and r[m] is not None]
-            six = [
-                (r["ts"], r[m])
-                for r in same
-                if r["ts"] > ts - timedelta(hours=6) and r[m] is not None
-            ]
-            mean = float(np.mean(day)) if day else None
-            std = float(np.std(day, ddof=1)) if len(day) >= 2 else None
-            feats |= {
-                f"{m}_mean_24h": mean,
-                f"{m}_min_24h": min(day) if day else None,
-                f"{m}_max_24h": max(day) if day else None,
-                f"{m}_std_24h": std,
-                f"{m}_p95_24h": float(np.percentile(day, 95)) if day else None,
-                f"{m}_volatility_24h": std / mean if std is not None and mean else None,
-            }
-            if len(six) >= 2:
-                x = [(t - START).total_seconds() / 3600 for t, _ in six]
-                feats[f"{m}_trend_6h"] = float(np.polyfit(x, [v for _, v in six], 1)[0])
-            else:
-                feats[f"{m}_trend_6h"] = None
-        for m in LAG_METRICS:
-            for h in LAGS_HOURS:
-                lagged = by_key.get((rid, ts - timedelta(hours=h)))
-                feats[f"{m}_lag_{h}h"] = lagged[m] if lagged else None
-        out.append(feats)
-    return pl.DataFrame(out, infer_schema_length=None)
-
-
-def assert_close(ours: pl.DataFrame, expected: pl.DataFrame, scale: float = 1.0) -> None:
-    """Within FEATURES.md's tolerance (1e-6; trend 1e-4), or `scale` times tighter."""
-    joined = expected.join(ours, on=["resource_id", "ts"], suffix="__ours", how="left")
-    assert joined.height == ours.height == expected.height
-    for c in expected.columns:
-        if c in ("resource_id", "ts"):
-            continue
-        if not expected[c].dtype.is_numeric():
-            assert joined[f"{c}__ours"].equals(joined[c], check_names=False), c
-            continue
-        a = joined[f"{c}__ours"].cast(pl.Float64).to_numpy()
-        b = joined[c].cast(pl.Float64).to_numpy()
-        assert (np.isnan(a) == np.isnan(b)).all(), f"{c}: nulls differ"
-        tol = (1e-4 if c.endswith("trend_6h") else 1e-6) * scale
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * 1e-3, err_msg=c, equal_nan=True)
+from mlplatform_tests.feature_reference import assert_close, reference
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +124,33 @@ def test_features_are_bit_identical_on_every_run():
     first = resource_hourly_features(table)
     for _ in range(5):
         assert resource_hourly_features(table).equals(first)
+
+
+def test_idle_and_constant_windows_after_busy_hours():
+    """FEATURES.md: volatility is null where the window's mean is 0. A resource back at exactly
+    0 for a day after busy hours (and one flat at 5) must not inherit a running-sum residue."""
+    busy = [3.3e9, 7.1e9, 1e10, 2.2e9] * 6
+    hours = 24 * 3
+    frame = pl.DataFrame(
+        {
+            "resource_id": ["a"] * hours + ["b"] * hours,
+            "ts": [START + timedelta(hours=h) for h in range(hours)] * 2,
+            **{
+                m: busy + [0.0] * (hours - len(busy)) + busy + [5.0] * (hours - len(busy))
+                for m in ("cpu_utilization", "memory_utilization", "network_io", "request_count")
+            },
+        }
+    ).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
+    for out in (
+        resource_hourly_features(frame),
+        resource_hourly_features(frame.with_columns(pl.col("ts") + pl.duration(seconds=30))),
+    ):
+        last = out.filter(pl.col("ts") >= START + timedelta(hours=hours - 1)).sort("resource_id")
+        idle, flat = last.row(0, named=True), last.row(1, named=True)
+        for m in ROLLING_METRICS:
+            assert idle[f"{m}_mean_24h"] == 0.0 and idle[f"{m}_std_24h"] == 0.0
+            assert idle[f"{m}_volatility_24h"] is None
+            assert idle[f"{m}_trend_6h"] == 0.0
+            assert flat[f"{m}_mean_24h"] == 5.0 and flat[f"{m}_std_24h"] == 0.0
+            assert str(flat[f"{m}_volatility_24h"]) == "0.0"  # not -0.0
+            assert flat[f"{m}_trend_6h"] == 0.0

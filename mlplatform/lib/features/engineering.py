@@ -7,7 +7,6 @@ computed with `LOOKBACK` of history equals the same rows of the whole table comp
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -78,31 +77,22 @@ def _statistics(
     high: pl.Expr,
     std: pl.Expr,
     p95: pl.Expr,
-    trend: pl.Expr,
+    trend: pl.Expr | None = None,
 ) -> list[pl.Expr]:
-    return [
+    exprs = [
         mean.alias(f"{m}_mean_24h"),
         low.alias(f"{m}_min_24h"),
         high.alias(f"{m}_max_24h"),
         std.alias(f"{m}_std_24h"),
         p95.alias(f"{m}_p95_24h"),
-        trend.alias(f"{m}_trend_6h"),
     ]
+    return exprs if trend is None else [*exprs, trend.alias(f"{m}_trend_6h")]
 
 
-def _trend(m: str, window_sum: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
-    """Least-squares slope of m against time (hours) over (ts - 6h, ts], from running sums."""
-    present = pl.col(m).is_not_null()
-    x = pl.when(present).then(pl.col("_hours"))
-    y = pl.col(m)
-
-    def total(e: pl.Expr) -> pl.Expr:
-        return window_sum(e.fill_null(0.0))
-
-    n = total(present.cast(pl.Float64))
-    sx, sy, sxy, sxx = total(x), total(y), total(x * y), total(x * x)
-    denominator = n * sxx - sx * sx
-    return pl.when((n >= 1.5) & (denominator > 0)).then((n * sxy - sx * sy) / denominator)
+def _level_is_flat(slope: pl.Expr, low: pl.Expr, high: pl.Expr) -> pl.Expr:
+    """A slope of exactly 0 over a window of equal values, where rounding would leave 1e-17
+    (or, from the running sums of values around 1e9, 1e-7)."""
+    return pl.when(slope.is_not_null() & (low == high)).then(0.0).otherwise(slope)
 
 
 # General path: time windows over any timestamps, in the contract's own terms. -----------------
@@ -118,16 +108,30 @@ def _rolling_by_time(m: str) -> list[pl.Expr]:
         high=col.rolling_max_by(**by),
         std=col.rolling_std_by(**by, min_samples=2),
         p95=col.rolling_quantile_by(quantile=0.95, interpolation="linear", **by),
-        trend=_trend(m, lambda e: e.rolling_sum_by("ts", f"{TREND_HOURS}h")),
     )
     return [e.over("resource_id") for e in exprs]
 
 
+def _centred_slope(m: str) -> pl.Expr:
+    """Least-squares slope of one window, from values centred on their means. Running sums
+    of x·y over absolute hours (about 50,000) cancel badly: 9.88 instead of 10 at 1e9."""
+    y = pl.col(m)
+    x = ((pl.col("ts") - pl.lit(_ORIGIN)).dt.total_microseconds() / 3.6e9).filter(y.is_not_null())
+    y = y.drop_nulls()
+    dx, dy = x - x.mean(), y - y.mean()
+    spread = (dx * dx).sum()
+    slope = pl.when((y.len() >= 2) & (spread > 0)).then((dx * dy).sum() / spread)
+    return _level_is_flat(slope, y.min(), y.max()).alias(f"{m}_trend_6h")
+
+
 def _by_time(frame: pl.DataFrame) -> pl.DataFrame:
-    lazy = (
-        frame.lazy()
-        .sort("resource_id", "ts")
-        .with_columns(*[e for m in ROLLING_METRICS for e in _rolling_by_time(m)])
+    ordered = frame.lazy().sort("resource_id", "ts")
+    # each 6-hour window computed on its own: exact, and windows are short on this path
+    trends = ordered.rolling(
+        index_column="ts", period=f"{TREND_HOURS}h", group_by="resource_id"
+    ).agg(*[_centred_slope(m) for m in ROLLING_METRICS])
+    lazy = ordered.with_columns(*[e for m in ROLLING_METRICS for e in _rolling_by_time(m)]).join(
+        trends, on=["resource_id", "ts"], how="left", maintain_order="left"
     )
     for hours in LAGS_HOURS:
         lagged = frame.lazy().select(
@@ -236,7 +240,11 @@ def _on_grid(frame: pl.DataFrame, slots: pl.Series) -> pl.DataFrame:
                 high=pl.col(m).rolling_max(**fixed),
                 std=pl.col(m).rolling_std(window_size=WINDOW_HOURS, min_samples=2),
                 p95=_p95_fast(m),
-                trend=_trend_on_grid(m),
+                trend=_level_is_flat(
+                    _trend_on_grid(m),
+                    pl.col(m).rolling_min(TREND_HOURS, min_samples=1),
+                    pl.col(m).rolling_max(TREND_HOURS, min_samples=1),
+                ),
             )
         ],
         *[
@@ -256,6 +264,22 @@ def _on_grid(frame: pl.DataFrame, slots: pl.Series) -> pl.DataFrame:
     return frame.hstack(computed[slots])
 
 
+def _exact_constant_windows() -> list[pl.Expr]:
+    """Mean and std of a window whose values are all equal, exactly (the value and 0).
+    Running-sum kernels leave a residue of the values that left the window, so a resource
+    idle at 0 after a busy hour would get a volatility of 0, -0 or 1e16 instead of null."""
+    exprs = []
+    for m in ROLLING_METRICS:
+        low, high = pl.col(f"{m}_min_24h"), pl.col(f"{m}_max_24h")
+        constant = low == high
+        std = pl.col(f"{m}_std_24h")
+        exprs += [
+            pl.when(constant).then(low).otherwise(pl.col(f"{m}_mean_24h")).alias(f"{m}_mean_24h"),
+            pl.when(constant & std.is_not_null()).then(0.0).otherwise(std).alias(f"{m}_std_24h"),
+        ]
+    return exprs
+
+
 def resource_hourly_features(hourly: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """Every input row and column, in input order, plus the v1 features.
 
@@ -265,15 +289,8 @@ def resource_hourly_features(hourly: pl.LazyFrame | pl.DataFrame) -> pl.DataFram
     """
     frame = hourly.lazy().collect()
     slots = _grid_slots(frame)
-    if slots is not None:
-        frame = _on_grid(frame, slots)
-    else:
-        frame = _by_time(
-            frame.with_columns(
-                _hours=(pl.col("ts") - pl.lit(_ORIGIN)).dt.total_microseconds() / 3.6e9
-            )
-        ).drop("_hours")
-    return frame.with_columns(
+    frame = _on_grid(frame, slots) if slots is not None else _by_time(frame)
+    return frame.with_columns(*_exact_constant_windows()).with_columns(
         *time_features(),
         *[
             pl.when(pl.col(f"{m}_mean_24h") != 0)
