@@ -30,7 +30,7 @@ test: lint
 	.venv/bin/pytest
 
 benchmark: install-dev
-	.venv/bin/python -m benchmarks.feature_benchmark
+	.venv/bin/python -m benchmarks.feature_benchmark --resources 2000 --days 90 --repeats 3
 
 clean:
 	rm -rf .dagster .pytest_cache .ruff_cache

@@ -44,7 +44,12 @@ from mlplatform.lib.models.forecasting import COST, DEMAND, day_dataset, forecas
 from mlplatform.lib.models.promotion import train_and_challenge, train_and_challenge_anomaly
 from mlplatform.lib.models.registry import CHAMPION, Registry
 from mlplatform.lib.models.training import SearchBudget
-from mlplatform.lib.monitoring.drift import InsufficientHistory, feature_drift, reference_days
+from mlplatform.lib.monitoring.drift import (
+    InsufficientHistory,
+    feature_drift,
+    reference_days,
+    with_predictions,
+)
 from mlplatform.lib.monitoring.performance import alert_quality, demand_performance
 from mlplatform.lib.serving.recommendations import rightsizing
 
@@ -178,7 +183,7 @@ def serve_and_monitor(
         )
         champion, booster = models["demand_forecaster"]
         performance = demand_performance(
-            booster, day_dataset(DEMAND, resource_history, day), float(champion.metrics["mae"])
+            booster, day_dataset(DEMAND, resource_history, day), dict(champion.metrics)
         )
         labels = landing / "labels" / f"{key}.json"
         if labels.exists():
@@ -190,9 +195,15 @@ def serve_and_monitor(
             if not ref_days:
                 raise InsufficientHistory("no earlier day")
             if ref_days not in references:
-                references[ref_days] = lake.read("features/resource_hourly", list(ref_days))
+                served = [demand_of_day[d] for d in days if d.isoformat() in ref_days]
+                references[ref_days] = with_predictions(
+                    lake.read("features/resource_hourly", list(ref_days)),
+                    pl.concat(served) if served else None,
+                )
             summary = feature_drift(
-                references[ref_days], resource, reports / "feature_drift" / f"{key}.html"
+                references[ref_days],
+                with_predictions(resource, demand),
+                reports / "feature_drift" / f"{key}.html",
             )
             drift = summary.as_frame()
         except InsufficientHistory:

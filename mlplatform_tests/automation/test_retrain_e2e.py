@@ -21,6 +21,7 @@ from mlplatform.lib.features.engineering import resource_hourly_features
 from mlplatform.lib.ingest.simulator import SimulationConfig
 from mlplatform.lib.models.registry import CHAMPION
 from mlplatform.resources.build import local_resources
+from mlplatform.resources.monitoring import MonitoringPolicy
 
 START = date(2026, 1, 1)
 DAYS = 30
@@ -112,7 +113,7 @@ def test_drift_triggers_exactly_one_retrain(tmp_path: Path):
     assert onset.isoformat() <= day <= (onset + timedelta(days=1)).isoformat()
     assert request.tags["mlplatform/trigger"] == "monitoring/feature_drift:feature_drift_check"
     assert request.tags["mlplatform/partition"] == day
-    assert float(request.tags["mlplatform/measured_value"]) >= 1.0
+    assert float(request.tags["mlplatform/measured_value"]) >= MonitoringPolicy().drift_error_share
     registry = local_resources(tmp_path)["registry"].open()
     versions = registry.versions("demand_forecaster")
     assert [v.version for v in versions] == [1, 2]

@@ -22,8 +22,8 @@ START = date(2026, 1, 1)
 
 
 def test_drift_in_a_young_deployment_is_not_measured_rather_than_failed(tmp_path: Path):
-    """Before a week of history exists there is nothing to compare: the partition says so
-    and its check passes, instead of a failed run for each of the first days."""
+    """Before the reference holds the day's weekday there is nothing fair to compare with:
+    the partition says so and its check passes, instead of a failed run for each day."""
     features = resource_hourly_features(simulated_hourly(SimulationConfig(resources=5), START, 4))
     folder = tmp_path / "lake" / "features" / "resource_hourly"
     folder.mkdir(parents=True)
@@ -37,7 +37,7 @@ def test_drift_in_a_young_deployment_is_not_measured_rather_than_failed(tmp_path
         resources=local_resources(tmp_path),
     )
     [materialization] = result.asset_materializations_for_node("monitoring__feature_drift")
-    assert "too few rows with a week of history" in materialization.metadata[NOT_MEASURED].value
+    assert "rows of the same weekday (Sunday)" in materialization.metadata[NOT_MEASURED].value
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.passed and evaluation.metadata["measured"].value is False
     assert not (tmp_path / "reports" / "feature_drift" / "2026-01-04.html").exists()
