@@ -123,3 +123,10 @@ def test_a_weekday_the_reference_lacks_is_not_measured(reference):
         same_weekday(weekdays_only, sunday)
     assert same_weekday(reference, sunday)["ts"].dt.weekday().unique().to_list() == [7]
     assert datetime(2026, 1, 11, tzinfo=UTC).weekday() == 6  # START + 6 is a Sunday
+
+
+def test_a_column_the_reference_lacks_is_not_compared(steady, reference):
+    """A source that starts sending a segment column: the day is still measured, on what
+    both sides have."""
+    summary = feature_drift(reference.drop("region"), _day(steady, START + timedelta(days=15)))
+    assert "region" not in summary.scores and "service" in summary.scores

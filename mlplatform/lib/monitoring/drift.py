@@ -184,7 +184,7 @@ def _comparable(ref: pl.DataFrame, cur: pl.DataFrame, columns: list[str]) -> dic
     why = {}
     for c in columns:
         a, b = ref[c].drop_nulls(), cur[c].drop_nulls()
-        if c in ref.columns and a.dtype.is_float():
+        if a.dtype.is_float():
             a, b = a.filter(a.is_finite()), b.filter(b.is_finite())
         if a.len() < MIN_ROWS or b.len() < MIN_ROWS:
             why[c] = f"fewer than {MIN_ROWS} values (reference {a.len()}, current {b.len()})"
@@ -273,7 +273,7 @@ def _segment_shares(
     """Share of the drifted columns that drift within each segment's own rows."""
     shares = {}
     for segment in SEGMENTS:
-        if segment not in cur.columns:
+        if segment not in cur.columns or segment not in ref.columns:
             continue
         for value in sorted(cur[segment].drop_nulls().unique().to_list()):
             r = _sample(ref.filter(pl.col(segment) == value), SEGMENT_SAMPLE_ROWS, seed)
@@ -297,8 +297,9 @@ def feature_drift(
 ) -> DriftSummary:
     """Compare the day's model inputs (`current`) with the reference window's; optionally
     save Evidently's HTML report. Both frames: feature rows, optionally `with_predictions`."""
-    numerical, categorical = compared_columns(current)
-    numerical = [c for c in numerical if c in reference.columns]
+    numerical, categorical = (
+        [c for c in found if c in reference.columns] for found in compared_columns(current)
+    )
     quality = _quality(reference, current, numerical)  # on every row, before sampling
     ref = _finite(_sample(same_weekday(reference, current), sample_rows, seed))
     cur = _finite(_sample(current, sample_rows, seed))

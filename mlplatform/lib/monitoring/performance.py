@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import polars as pl
@@ -37,7 +38,7 @@ def demand_performance(booster, dataset: Dataset, training: dict[str, Any]) -> d
 
 
 def _ratio(value: float, reference: float) -> float:
-    return value / reference if reference and reference == reference else float("nan")
+    return value / reference if reference and math.isfinite(reference) else float("nan")
 
 
 def alert_quality(alerts: pl.DataFrame, labels: list[dict[str, Any]]) -> dict[str, float]:
