@@ -143,6 +143,9 @@ def main() -> int:
     )
     parser.add_argument("--out", default="data/benchmarks/drift_calibration.csv")
     parser.add_argument("--from-csv", action="store_true", help="re-print the verdicts of --out")
+    parser.add_argument(
+        "--scenario", type=int, action="append", help="run only these (1-based), repeatable"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     if args.from_csv:
@@ -157,7 +160,8 @@ def main() -> int:
         ]
     else:
         started = time.perf_counter()
-        rows = [row for s in SCENARIOS for row in measure(s)]
+        chosen = [SCENARIOS[i - 1] for i in args.scenario] if args.scenario else SCENARIOS
+        rows = [row for s in chosen for row in measure(s)]
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))

@@ -32,7 +32,7 @@ COLUMN_THRESHOLD = 0.1  # a column drifts above this distance
 SEGMENTS = ("service", "region")
 PREDICTION_PREFIX = "forecast_h"
 KEYS = ("resource_id", "ts")
-SETTLED = "request_count_lag_168h"  # present once a resource has a week of history
+SETTLED = "request_count_lag_24h"  # present once a resource's 24-hour windows are full
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # moved by the date alone, and bookkeeping: not evidence of drift
 CALENDAR = {
@@ -151,10 +151,10 @@ def with_predictions(features: pl.DataFrame, forecasts: pl.DataFrame | None) -> 
 
 
 def same_weekday(reference: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
-    """Reference rows of the current day's weekday that had a week of history. Without the
+    """Reference rows of the current day's weekday that had a day of history. Without the
     weekday a Saturday would be compared with weekdays and drift every week; without the
-    history, a deployment's first days (24-hour windows still filling, no week-ago lags)
-    would stand in for normal days. A young deployment waits until it has such rows."""
+    history, a deployment's first day (24-hour windows still filling) would stand in for a
+    normal day. A young deployment waits until it has such rows."""
     weekdays = current["ts"].dt.weekday().unique().to_list()
     matched = reference.filter(pl.col("ts").dt.weekday().is_in(weekdays))
     if SETTLED in matched.columns:
@@ -163,7 +163,7 @@ def same_weekday(reference: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame
         names = ", ".join(WEEKDAYS[d - 1] for d in sorted(weekdays))
         raise InsufficientHistory(
             f"the reference holds {matched.height} rows of the same weekday ({names}) with a "
-            f"week of history; drift needs {MIN_ROWS}"
+            f"day of history; drift needs {MIN_ROWS}"
         )
     return matched
 
