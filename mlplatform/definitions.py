@@ -20,8 +20,14 @@ from mlplatform.defs.serving.assets import (
     cost_recommendations,
     demand_forecasts,
 )
+from mlplatform.defs.sources.assets import source_assets
 from mlplatform.resources.build import build_resources
-from mlplatform.settings import automation_interval_seconds, catchup_days, deployment
+from mlplatform.settings import (
+    automation_interval_seconds,
+    catchup_days,
+    deployment,
+    operations_config,
+)
 
 ASSETS = [
     cloudwatch_metrics,
@@ -73,7 +79,9 @@ def build_definitions(
 ) -> dg.Definitions:
     interval, window = automation_interval_seconds(), catchup_days()
     return dg.Definitions(
-        assets=dg.map_asset_specs(policies_for(window), ASSETS),
+        assets=dg.map_asset_specs(
+            policies_for(window), [*source_assets(operations_config()), *ASSETS]
+        ),
         jobs=[retrain_job, daily_pipeline_job],
         schedules=[weekly_retrain_schedule],
         sensors=[

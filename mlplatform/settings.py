@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from mlplatform.lib.ingest.landing_days import first_landing_day
+from mlplatform.lib.operations_config import OperationsConfig, load_operations_config
 
 DEPLOYMENTS = ("local", "scaleout")
 
@@ -67,6 +68,13 @@ def partitions_start(today: date | None = None) -> date:
     if deployment() == "local":
         return first_landing_day(data_dir() / "landing") or today
     return today - timedelta(days=catchup_days())
+
+
+def operations_config() -> OperationsConfig | None:
+    """`MLPLATFORM_OPERATIONS_CONFIG`: the YAML file of AWS sources (see
+    `deploy/operations.example.yaml`); unset, the platform reads its landing zone only."""
+    text = os.environ.get("MLPLATFORM_OPERATIONS_CONFIG")
+    return load_operations_config(Path(text)) if text else None
 
 
 def _positive_int(name: str, default: int) -> int:

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+CLOUDWATCH_POLL = dg.AssetKey(["sources", "cloudwatch_poll"])
+COST_EXPORT_POLL = dg.AssetKey(["sources", "cost_export_poll"])
 RAW_METRICS = dg.AssetKey(["raw", "cloudwatch_metrics"])
 RAW_COST = dg.AssetKey(["raw", "cost_usage"])
 METRICS_HOURLY = dg.AssetKey(["clean", "metrics_hourly"])

@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from mlplatform.resources.aws_clients import AwsClients
 from mlplatform.resources.lake import LakeIOManager
 from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
@@ -28,6 +29,7 @@ def local_resources(root: Path) -> dict[str, Any]:
         ),
         "reports": Reports(root=str(root / "reports")),
         "monitoring_policy": MonitoringPolicy(),
+        "aws": AwsClients(),
     }
 
 
@@ -46,6 +48,7 @@ def scaleout_resources(settings: ScaleoutSettings) -> dict[str, Any]:
         ),
         "reports": Reports(root=f"{base}/reports", s3=s3),
         "monitoring_policy": MonitoringPolicy(),
+        "aws": AwsClients(),
     }
 
 

@@ -1,14 +1,18 @@
 """The landing zone: one folder per source and day, files as the sources delivered them."""
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import polars as pl
 from dagster_aws.s3 import S3Resource
 from upath import UPath
 
-from mlplatform.resources.objectstore import location
+from mlplatform.lib.lake.atomic import atomic_write
+from mlplatform.resources.objectstore import location, read_parquet, write_parquet
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,32 @@ class LandingZone(dg.ConfigurableResource):
 
     def read(self, file: LandingFile) -> bytes:
         return location(file.path, self.s3).read_bytes()
+
+    def read_frame(self, source: str, day: str, name: str) -> pl.DataFrame | None:
+        """A Parquet file a puller landed earlier, or None."""
+        path = self._root() / source / day / name
+        return read_parquet(path, self.s3) if path.exists() else None
+
+    def write_frame(self, source: str, day: str, name: str, frame: pl.DataFrame) -> str:
+        """Land (or replace) one Parquet file; readers never see half of it."""
+        path = self._root() / source / day / name
+        write_parquet(frame, path, self.s3)
+        return path.relative_to(self._root()).as_posix()
+
+    def state(self, name: str) -> dict[str, Any]:
+        """A puller's cursors, under `_state/` (no source folder, so never ingested)."""
+        path = self._state_path(name)
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def save_state(self, name: str, state: dict[str, Any]) -> None:
+        path, text = self._state_path(name), json.dumps(state, indent=1, sort_keys=True)
+        if self.s3 is None:
+            atomic_write(Path(path.path), lambda tmp: tmp.write_text(text))
+        else:
+            path.write_text(text)  # one PUT: the old object or the new one
+
+    def _state_path(self, name: str) -> UPath:
+        return self._root() / "_state" / f"{name}.json"
 
 
 def _visible_files(folder: UPath) -> list[tuple[UPath, Any]]:
