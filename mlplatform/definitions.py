@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from mlplatform.automation.delivery import build_alert_delivery_sensor
 from mlplatform.automation.jobs import daily_pipeline_job, retrain_job, weekly_retrain_schedule
 from mlplatform.automation.policies import automation_sensor, policies_for
 from mlplatform.automation.sensors import (
@@ -78,10 +79,12 @@ def build_definitions(
     resources: dict | None = None, executor: dg.ExecutorDefinition | None = None
 ) -> dg.Definitions:
     interval, window = automation_interval_seconds(), catchup_days()
+    operations = operations_config()
+    delivery = []
+    if operations is not None and operations.alerts is not None:
+        delivery.append(build_alert_delivery_sensor(operations.alerts, interval))
     return dg.Definitions(
-        assets=dg.map_asset_specs(
-            policies_for(window), [*source_assets(operations_config()), *ASSETS]
-        ),
+        assets=dg.map_asset_specs(policies_for(window), [*source_assets(operations), *ASSETS]),
         jobs=[retrain_job, daily_pipeline_job],
         schedules=[weekly_retrain_schedule],
         sensors=[
@@ -89,6 +92,7 @@ def build_definitions(
             automation_sensor(interval),
             build_first_training_sensor(interval),
             retrain_sensor,
+            *delivery,
         ],
         resources=resources if resources is not None else build_resources(),
         executor=executor if executor is not None else build_executor(),

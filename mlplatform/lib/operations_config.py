@@ -8,7 +8,7 @@ Secrets are never in the file: it names the environment variables that hold them
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -63,10 +63,69 @@ class CostExportSource(_Strict):
     endpoint_url: str | None = None
 
 
+class _Channel(_Strict):
+    # what the delivery ledger records a send under; the kind unless two share it
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind  # type: ignore[attr-defined]
+
+
+class SlackChannel(_Channel):
+    kind: Literal["slack"]
+    webhook_url_env: str  # the variable holding the incoming-webhook URL (a secret)
+
+
+class EmailChannel(_Channel):
+    kind: Literal["email"]
+    host: str
+    port: int = 587
+    starttls: bool = True
+    sender: str
+    recipients: list[str] = Field(min_length=1)
+    username_env: str | None = None
+    password_env: str | None = None
+
+
+class WebhookChannel(_Channel):
+    """A generic JSON webhook in PagerDuty's Events API v2 shape."""
+
+    kind: Literal["webhook"]
+    url_env: str
+    routing_key_env: str | None = None
+
+
+Channel = Annotated[SlackChannel | EmailChannel | WebhookChannel, Field(discriminator="kind")]
+
+
+class AlertDelivery(_Strict):
+    channels: list[Channel] = Field(min_length=1)
+    # links in messages point here (the Dagster UI as the team reaches it)
+    ui_url: str = "http://127.0.0.1:3000"
+    # one message per channel and kind lists at most this many; the rest are counted
+    max_listed: int = Field(20, ge=1)
+    # anomaly alerts below this score are kept in serving but not sent
+    min_score: float = Field(0.0, ge=0.0, le=1.0)
+    # failing asset checks to send: those of ERROR severity, WARN and ERROR, or none
+    checks: Literal["error", "warn", "off"] = "error"
+    run_failures: bool = True
+
+    @field_validator("channels")
+    @classmethod
+    def _names_unique(cls, channels: list) -> list:
+        names = [c.label for c in channels]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"give channels of one kind distinct names: {', '.join(twice)}")
+        return channels
+
+
 class OperationsConfig(_Strict):
     account_id: str | None = Field(None, pattern=r"^\d{12}$")
     cloudwatch: CloudWatchSource | None = None
     cost_export: CostExportSource | None = None
+    alerts: AlertDelivery | None = None
 
     @field_validator("account_id", mode="before")
     @classmethod

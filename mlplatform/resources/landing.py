@@ -1,9 +1,7 @@
 """The landing zone: one folder per source and day, files as the sources delivered them."""
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -11,8 +9,13 @@ import polars as pl
 from dagster_aws.s3 import S3Resource
 from upath import UPath
 
-from mlplatform.lib.lake.atomic import atomic_write
-from mlplatform.resources.objectstore import location, read_parquet, write_parquet
+from mlplatform.resources.objectstore import (
+    location,
+    read_json,
+    read_parquet,
+    write_json,
+    write_parquet,
+)
 
 
 @dataclass(frozen=True)
@@ -84,15 +87,10 @@ class LandingZone(dg.ConfigurableResource):
 
     def state(self, name: str) -> dict[str, Any]:
         """A puller's cursors, under `_state/` (no source folder, so never ingested)."""
-        path = self._state_path(name)
-        return json.loads(path.read_text()) if path.exists() else {}
+        return read_json(self._state_path(name))
 
     def save_state(self, name: str, state: dict[str, Any]) -> None:
-        path, text = self._state_path(name), json.dumps(state, indent=1, sort_keys=True)
-        if self.s3 is None:
-            atomic_write(Path(path.path), lambda tmp: tmp.write_text(text))
-        else:
-            path.write_text(text)  # one PUT: the old object or the new one
+        write_json(self._state_path(name), state, self.s3)
 
     def _state_path(self, name: str) -> UPath:
         return self._root() / "_state" / f"{name}.json"

@@ -4,6 +4,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -11,7 +12,7 @@ from pydantic import Field
 from upath import UPath
 
 from mlplatform.lib.monitoring.drift import Thresholds
-from mlplatform.resources.objectstore import location
+from mlplatform.resources.objectstore import location, read_json, write_json
 
 
 class MonitoringPolicy(dg.ConfigurableResource):
@@ -47,6 +48,13 @@ class Reports(dg.ConfigurableResource):
 
     root: str
     s3: S3Resource | None = None
+
+    def state(self, name: str) -> dict[str, Any]:
+        """A sensor's own record under `_state/` (the alert delivery ledger)."""
+        return read_json(location(self.root, self.s3) / "_state" / f"{name}.json")
+
+    def save_state(self, name: str, state: dict[str, Any]) -> None:
+        write_json(location(self.root, self.s3) / "_state" / f"{name}.json", state, self.s3)
 
     def target(self, kind: str, partition: str) -> UPath:
         return location(self.root, self.s3) / kind / f"{partition}.html"

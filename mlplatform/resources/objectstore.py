@@ -9,6 +9,7 @@ object store) and then fails naming the endpoint and the object.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,17 @@ def read_parquet(path: UPath, s3: S3Resource | None) -> pl.DataFrame:
         return pl.read_parquet(str(path), storage_options=polars_options(s3))
     except OSError as exc:
         raise ObjectStoreError(describe_failure("read", path, s3, exc)) from exc
+
+
+def read_json(path: UPath) -> dict[str, Any]:
+    """A small state file, or {} where there is none yet."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_json(path: UPath, data: dict[str, Any], s3: S3Resource | None) -> None:
+    """Locally renamed over the old file; on S3 one PUT. Readers see the old or the new."""
+    text = json.dumps(data, indent=1, sort_keys=True)
+    if s3 is None:
+        atomic_write(Path(path.path), lambda tmp: tmp.write_text(text))
+    else:
+        path.write_text(text)

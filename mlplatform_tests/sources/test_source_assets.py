@@ -26,6 +26,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "operations.example.y
 def test_the_example_config_loads():
     config = load_operations_config(EXAMPLE)
     assert config.cloudwatch is not None and config.cost_export is not None
+    assert [c.label for c in config.alerts.channels] == ["slack", "email", "webhook"]
     network = config.cloudwatch.metrics[0]
     assert network.stat_of("NetworkIn") == "Sum"  # a counter
     assert network.stat_of("CPUUtilization") == "Average"
@@ -39,6 +40,15 @@ def test_the_example_config_loads():
         ("cloudwatch: {regions: [], metrics: []}\n", "cloudwatch.regions: List should have"),
         ("cost_export: {bucket: b}\n", "cost_export.export_name: Field required"),
         ("cloudwatch: [unclosed\n", "is not valid YAML"),
+        (
+            "alerts: {channels: [{kind: sms, to: x}]}\n",
+            "alerts.channels.0: Input tag 'sms' found using 'kind' does not match",
+        ),
+        (
+            "alerts: {channels: [{kind: slack, webhook_url_env: A}, "
+            "{kind: slack, webhook_url_env: B}]}\n",
+            "give channels of one kind distinct names: slack",
+        ),
     ],
 )
 def test_a_bad_config_says_which_key_and_why(tmp_path: Path, text: str, message: str):
@@ -54,15 +64,19 @@ def test_a_missing_config_file_is_named(tmp_path: Path):
         load_operations_config(tmp_path / "absent.yaml")
 
 
-def test_pollers_are_in_the_definitions_only_when_configured(monkeypatch, tmp_path: Path):
+def test_pollers_and_delivery_are_in_the_definitions_only_when_configured(
+    monkeypatch, tmp_path: Path
+):
     resources = local_resources(tmp_path)
     monkeypatch.delenv("MLPLATFORM_OPERATIONS_CONFIG", raising=False)
     keys = build_definitions(resources).resolve_asset_graph().get_all_asset_keys()
     assert CLOUDWATCH_POLL not in keys and COST_EXPORT_POLL not in keys
+    assert "alert_delivery_sensor" not in {s.name for s in build_definitions(resources).sensors}
 
     monkeypatch.setenv("MLPLATFORM_OPERATIONS_CONFIG", str(EXAMPLE))
     defs = build_definitions(resources)
     dg.Definitions.validate_loadable(defs)
+    assert "alert_delivery_sensor" in {s.name for s in defs.sensors}
     graph = defs.resolve_asset_graph()
     for key in (CLOUDWATCH_POLL, COST_EXPORT_POLL):
         node = graph.get(key)

@@ -1,0 +1,148 @@
+"""Notices, grouping, the once-per-channel ledger, and the three channels against local
+receivers."""
+
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+
+from mlplatform.lib.delivery.channels import DeliveryError, send_email, send_slack, send_webhook
+from mlplatform.lib.delivery.ledger import PENDING_SECONDS, Ledger, deliver
+from mlplatform.lib.delivery.notices import Notice, anomaly_notices, group
+from mlplatform.lib.operations_config import EmailChannel
+from mlplatform_tests.delivery.conftest import HttpReceiver, SmtpReceiver
+
+UI = "http://dagster.example:3000"
+
+
+def _alerts(hours: list[int], score: float = 0.995) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "resource_id": [f"i-{h:02d}" for h in hours],
+            "metric": "cpu_utilization",
+            "ts": [datetime(2026, 1, 5, h, tzinfo=UTC) for h in hours],
+            "value": 97.5,
+            "anomaly_score": score,
+            "signal": "residual",
+        }
+    )
+
+
+def _notice(key: str, kind: str = "anomaly") -> Notice:
+    return Notice(key, kind, "error", f"summary of {key}", f"{UI}/assets/x")
+
+
+def test_anomaly_notices_name_the_alert_and_link_its_partition():
+    [notice] = anomaly_notices(_alerts([7]), "2026-01-05", UI, min_score=0.0)
+    assert notice.key == "anomaly:i-07:cpu_utilization:2026-01-05T07:00:00+00:00"
+    assert "i-07 cpu_utilization at 2026-01-05 07:00 UTC" in notice.summary
+    assert "score 0.995 (residual)" in notice.summary
+    assert notice.link == f"{UI}/assets/serving/anomaly_alerts?partition=2026-01-05"
+    assert anomaly_notices(_alerts([7], score=0.5), "2026-01-05", UI, min_score=0.9) == []
+
+
+def test_many_alerts_at_once_make_one_message_per_kind():
+    notices = [_notice(f"a{i}") for i in range(30)] + [_notice("r1", "run")]
+    messages = group(notices, max_listed=20)
+    assert [(m.kind, len(m.keys), len(m.lines), m.more) for m in messages] == [
+        ("anomaly", 30, 20, 10),
+        ("run", 1, 1, 0),
+    ]
+    assert "... and 10 more" in messages[0].text
+    assert messages[0].title == "[mlplatform] 30 anomaly alerts (error)"
+
+
+def test_each_notice_goes_once_per_channel_and_a_failed_channel_retries():
+    sent: dict[str, list[list[str]]] = {"slack": [], "email": []}
+    email_down = True
+
+    def slack(message):
+        sent["slack"].append(message.keys)
+
+    def email(message):
+        if email_down:
+            raise DeliveryError("connection refused")
+        sent["email"].append(message.keys)
+
+    channels = {"slack": slack, "email": email}
+    saved: list[dict] = []
+    ledger = Ledger()
+    first = deliver(
+        [_notice("a"), _notice("b")],
+        ledger,
+        channels,
+        20,
+        1000.0,
+        lambda x: saved.append(x.as_dict()),
+    )
+    assert sent == {"slack": [["a", "b"]], "email": []}
+    assert first.failures == ["email: connection refused"] and first.pending == 2
+
+    # a restart: the ledger comes back from what was saved; the same notices arrive again
+    email_down = False
+    ledger = Ledger.from_dict(saved[-1])
+    second = deliver(
+        [_notice("a"), _notice("b"), _notice("c")],
+        ledger,
+        channels,
+        20,
+        1060.0,
+        lambda x: saved.append(x.as_dict()),
+    )
+    assert sent == {"slack": [["a", "b"], ["c"]], "email": [["a", "b", "c"]]}
+    assert second.failures == [] and second.pending == 0
+    third = deliver(
+        [_notice("a")], Ledger.from_dict(saved[-1]), channels, 20, 1100.0, lambda x: None
+    )
+    assert third.sent == {} and len(sent["slack"]) == 2
+
+
+def test_a_notice_no_channel_takes_for_a_day_is_dropped_and_counted():
+    def down(message):
+        raise DeliveryError("down")
+
+    ledger = Ledger()
+    deliver([_notice("a")], ledger, {"slack": down}, 20, 0.0, lambda x: None)
+    later = deliver([], ledger, {"slack": down}, 20, PENDING_SECONDS + 1.0, lambda x: None)
+    assert later.dropped == 1 and later.pending == 0
+
+
+def test_slack_and_webhook_messages_reach_an_http_receiver(http_receiver: HttpReceiver):
+    [message] = group([_notice("a"), _notice("b")], max_listed=20)
+    send_slack(f"{http_receiver.url}/slack", message)
+    send_webhook(f"{http_receiver.url}/events", message, routing_key="R0UT1NG")
+    slack, event = http_receiver.received()
+    assert slack["path"] == "/slack" and "summary of a" in slack["text"]
+    assert event["routing_key"] == "R0UT1NG" and event["event_action"] == "trigger"
+    assert event["payload"]["severity"] == "error"
+    assert event["payload"]["custom_details"]["notices"] == ["summary of a", "summary of b"]
+    assert event["links"] == [{"href": f"{UI}/assets/x", "text": "Open in Dagster"}]
+    http_receiver.fail_next = 1
+    with pytest.raises(DeliveryError, match="answered 503"):
+        send_slack(f"{http_receiver.url}/slack", message)
+
+
+def test_email_reaches_an_smtp_server(smtp_receiver: SmtpReceiver):
+    channel = EmailChannel(
+        kind="email",
+        host=smtp_receiver.host,
+        port=smtp_receiver.port,
+        starttls=False,
+        sender="mlplatform@example.com",
+        recipients=["oncall@example.com"],
+    )
+    [message] = group([_notice("a")], max_listed=20)
+    send_email(channel, message, None, None)
+    [email] = smtp_receiver.messages
+    assert email["Subject"] == "[mlplatform] 1 anomaly alert (error)"
+    assert email["To"] == "oncall@example.com"
+    assert "summary of a" in email.get_payload()
+
+
+def test_an_unreachable_smtp_server_is_a_delivery_error():
+    channel = EmailChannel(
+        kind="email", host="127.0.0.1", port=1, starttls=False, sender="a@b", recipients=["c@d"]
+    )
+    [message] = group([_notice("a")], max_listed=20)
+    with pytest.raises(DeliveryError, match=r"127\.0\.0\.1:1"):
+        send_email(channel, message, None, None)
