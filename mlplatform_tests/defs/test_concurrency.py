@@ -2,6 +2,7 @@
 DuckDB warehouse without either failing on a lock."""
 
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -25,12 +26,16 @@ def _materialize(root: str, day: str) -> bool:
     return result.success
 
 
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # unlike multiprocessing.Pool, a worker that dies fails the call instead of hanging it
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def test_two_partitions_concurrently(landing_root: Path):
     root = landing_root.parent
     days = ["2026-01-05", "2026-01-06"]
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(2) as pool:
-        results = pool.starmap(_materialize, [(str(root), d) for d in days])
+    with _pool(2) as pool:
+        results = list(pool.map(_materialize, [str(root)] * 2, days))
     assert results == [True, True]
     for day in days:
         assert (
@@ -48,9 +53,8 @@ def test_warehouse_lock_held_elsewhere_does_not_fail_a_run(landing_root: Path):
     """An analyst holding the DuckDB file read-write must not break materializations."""
     root = landing_root.parent
     warehouse = root / "warehouse.duckdb"
-    ctx = multiprocessing.get_context("spawn")
     # this process holds the write lock throughout
-    with duckdb.connect(str(warehouse)), ctx.Pool(1) as pool:
-        [ok] = pool.starmap(_materialize, [(str(root), "2026-01-05")])
+    with duckdb.connect(str(warehouse)), _pool(1) as pool:
+        ok = pool.submit(_materialize, str(root), "2026-01-05").result()
     assert ok
     assert (root / "lake" / "clean" / "quarantine" / "2026-01-05.parquet").exists()
