@@ -46,6 +46,16 @@ def test_new_changed_and_quiet_days_are_planned_once_oldest_first():
     assert late.days == ["2026-01-02", "2026-01-04"] and late.empty == []
 
 
+def test_an_open_day_waits_off_the_cursor_until_it_is_a_partition():
+    today = "2026-01-11"  # DAYS ends the day before: today has no partition yet
+    ingested = dict.fromkeys(DAYS, 1.0)
+    plan = _plan({today: 50.0}, ingested)
+    assert (plan.days, plan.outside, plan.waiting) == ([], [], [today])
+    assert today not in plan.seen  # so the day's files count as new once it closes
+    closed = plan_ingestion({today: 50.0}, plan.seen, [*DAYS, today], DAYS[0], DAYS[-1], 31)
+    assert today in closed.days
+
+
 def test_a_quiet_day_waits_for_the_grace_and_the_window_bounds_everything():
     plan = _plan({}, {}, window_start="2026-01-06", empty_due_through="2026-01-08")
     assert plan.days == ["2026-01-06", "2026-01-07", "2026-01-08"]

@@ -40,6 +40,7 @@ class IngestionPlan:
     days: list[str]  # partitions to ingest, oldest first
     empty: list[str]  # of those, closed days with no file at all
     outside: list[str]  # days with files that are no partition of the window: not ingested
+    waiting: list[str]  # days with files that have not closed yet: ingested once they have
     deferred: int  # due days left for the next tick by the per-tick bound
     seen: dict[str, float]  # the cursor: per day, the newest arrival ingested (0.0: empty)
 
@@ -62,7 +63,11 @@ def plan_ingestion(
     in_window = [d for d in partitions if d >= window_start]
     valid = set(in_window)
     changed = {d for d, t in arrivals.items() if t > seen.get(d, -1.0)}
-    outside = sorted(d for d in changed if d not in valid)
+    # a day after the last partition is still open (a poller lands it hour by hour): it
+    # waits, off the cursor, and is ingested once it closes and becomes a partition
+    last = partitions[-1] if partitions else ""
+    waiting = sorted(d for d in changed if d > last)
+    outside = sorted(d for d in changed if d not in valid and d <= last)
     quiet = {d for d in in_window if d not in arrivals and d not in seen and d <= empty_due_through}
     due = sorted((changed & valid) | quiet)
     planned = due[:max_days]
@@ -73,6 +78,7 @@ def plan_ingestion(
         days=planned,
         empty=[d for d in planned if d in quiet],
         outside=outside,
+        waiting=waiting,
         deferred=len(due) - len(planned),
         seen=cursor,
     )
