@@ -80,11 +80,14 @@ def build_definitions(
 ) -> dg.Definitions:
     interval, window = automation_interval_seconds(), catchup_days()
     operations = operations_config()
+    sources = source_assets(operations)
     delivery = []
     if operations is not None and operations.alerts is not None:
         delivery.append(build_alert_delivery_sensor(operations.alerts, interval))
     return dg.Definitions(
-        assets=dg.map_asset_specs(policies_for(window), [*source_assets(operations), *ASSETS]),
+        assets=dg.map_asset_specs(
+            policies_for(window, live_sources=bool(sources)), [*sources, *ASSETS]
+        ),
         jobs=[retrain_job, daily_pipeline_job],
         schedules=[weekly_retrain_schedule],
         sensors=[

@@ -5,7 +5,10 @@ from datetime import timedelta
 
 import dagster as dg
 
+from mlplatform.defs.keys import COST_FORECASTS, COST_RECOMMENDATIONS
+
 # A daily partition is due within a day of closing; downstream layers get a little more.
+# (`freshness` tightens the layers that refresh the open day when a poller feeds them.)
 FRESHNESS: dict[str, dg.FreshnessPolicy] = {
     "raw": dg.FreshnessPolicy.time_window(
         fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
@@ -68,30 +71,62 @@ def catch_up(window_days: int) -> dg.AutomationCondition:
     ).with_label(f"catch_up({window_days} days)")
 
 
+def closed_days_only(condition: dg.AutomationCondition) -> dg.AutomationCondition:
+    """`condition`, except on the open day (the latest partition, still filling): drift on
+    half a day, or a daily cost from half its lines, would be measured on what is missing."""
+    label = condition.get_label() or "condition"
+    return (condition & ~dg.AutomationCondition.in_latest_time_window()).with_label(
+        f"{label}, closed days"
+    )
+
+
+# Assets that need a whole day, in layers that otherwise refresh the open day as it fills.
+WHOLE_DAY_ASSETS = frozenset({COST_FORECASTS, COST_RECOMMENDATIONS})
+
+
 def automation(window_days: int) -> dict[str, dg.AutomationCondition | None]:
     """Per layer. raw has none: `landing_sensor` is its one trigger, since only it sees files
     arrive. Models train first on their own (`first_training_sensor`); after that a retrain is
-    a decision (`retrain_sensor`, the weekly schedule), not a reaction to every partition."""
+    a decision (`retrain_sensor`, the weekly schedule), not a reaction to every partition.
+    Monitoring measures closed days only."""
     downstream = catch_up(window_days)
     return {
         "raw": None,
         "clean": downstream,
         "features": downstream,
         "serving": downstream,
-        "monitoring": downstream,
+        "monitoring": closed_days_only(downstream),
         "models": None,
     }
 
 
-def policies_for(window_days: int) -> Callable[[dg.AssetSpec], dg.AssetSpec]:
+def freshness(live_sources: bool) -> dict[str, dg.FreshnessPolicy]:
+    """With a poller landing the open day, the layers that refresh it are due within the hour;
+    without one (files delivered per day), a day is due within a day of closing."""
+    if not live_sources:
+        return FRESHNESS
+    intra_day = dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=2), warn_window=timedelta(minutes=75)
+    )
+    return FRESHNESS | {layer: intra_day for layer in ("raw", "clean", "features", "serving")}
+
+
+def policies_for(
+    window_days: int, live_sources: bool = False
+) -> Callable[[dg.AssetSpec], dg.AssetSpec]:
     """The layer's freshness policy and automation condition, unless the asset sets its own."""
     conditions = automation(window_days)
+    whole_day_condition = closed_days_only(catch_up(window_days))
+    policies = freshness(live_sources)
 
     def with_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
         layer = spec.key.path[0]
+        whole_day = spec.key in WHOLE_DAY_ASSETS
+        layer_freshness = FRESHNESS if whole_day else policies
         return spec.replace_attributes(
-            freshness_policy=spec.freshness_policy or FRESHNESS.get(layer, DEFAULT_FRESHNESS),
-            automation_condition=spec.automation_condition or conditions.get(layer),
+            freshness_policy=spec.freshness_policy or layer_freshness.get(layer, DEFAULT_FRESHNESS),
+            automation_condition=spec.automation_condition
+            or (whole_day_condition if whole_day else conditions.get(layer)),
         )
 
     return with_policies

@@ -18,6 +18,7 @@ from mlplatform.defs.monitoring.checks import (
     PARTITION,
 )
 from mlplatform.lib.ingest.landing_days import consecutive_ranges, plan_ingestion
+from mlplatform.lib.ingest.open_day import closed_days
 from mlplatform.lib.models.registry import CHAMPION
 from mlplatform.lib.monitoring.retrain import CheckFailure, RetrainState, decide, first_trainings
 from mlplatform.resources.landing import LandingZone
@@ -197,7 +198,8 @@ def build_first_training_sensor(interval_seconds: int) -> dg.SensorDefinition:
                 # the catch-up is still writing the training data: train once, on all of it
                 return dg.SkipReason(f"run {run.run_id} is still building a model input")
         input_days = {
-            model: len(lake_reader.partitions(*key.path)) for model, key in MODEL_INPUTS.items()
+            model: len(closed_days(lake_reader.partitions(*key.path)))
+            for model, key in MODEL_INPUTS.items()
         }
         store = registry.open()
         with_champion = {m for m in MODEL_INPUTS if store.by_alias(m, CHAMPION) is not None}

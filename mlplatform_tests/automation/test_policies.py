@@ -1,11 +1,12 @@
 """Freshness on every asset, and declarative automation that catches up on every missing day."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from mlplatform.automation.partitions import daily_partitions
+from mlplatform.automation.policies import WHOLE_DAY_ASSETS, catch_up, closed_days_only
 from mlplatform.definitions import ASSETS, build_definitions
 from mlplatform.lib.ingest.simulator import SimulationConfig, simulate, write_landing_day
 from mlplatform.resources.build import local_resources
@@ -107,3 +108,35 @@ def test_a_failed_partition_is_not_retried_until_its_input_changes(tmp_path: Pat
     assert _materialize_raw(tmp_path, instance, day)  # new input: the day is due again
     after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=again.cursor)
     assert after.get_requested_partitions(CLEAN) == {day}
+
+
+def test_whole_day_assets_wait_for_the_open_day_to_close(tmp_path: Path):
+    """A closed day is built as soon as its input is; the open day (today, the latest
+    partition) is refreshed by the layers that read hours, never by whole-day measures."""
+
+    @dg.asset(partitions_def=daily_partitions)
+    def hours() -> None: ...
+
+    @dg.asset(
+        partitions_def=daily_partitions,
+        deps=[hours],
+        automation_condition=closed_days_only(catch_up(30)),
+    )
+    def whole_day() -> None: ...
+
+    @dg.asset(partitions_def=daily_partitions, deps=[hours], automation_condition=catch_up(30))
+    def hourly_view() -> None: ...
+
+    keys = daily_partitions.get_partition_keys()
+    yesterday, today = keys[-2], keys[-1]
+    assert today == datetime.now(UTC).date().isoformat()  # today is a partition: the open day
+    defs = dg.Definitions(assets=[hours, whole_day, hourly_view])
+    instance = dg.DagsterInstance.ephemeral()
+    for day in (yesterday, today):
+        assert dg.materialize([hours], partition_key=day, instance=instance).success
+    evaluation = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert evaluation.get_requested_partitions(whole_day.key) == {yesterday}
+    assert evaluation.get_requested_partitions(hourly_view.key) == {yesterday, today}
+    graph = build_definitions(local_resources(tmp_path)).resolve_asset_graph()
+    for key in (*WHOLE_DAY_ASSETS, dg.AssetKey(["monitoring", "feature_drift"])):
+        assert graph.get(key).automation_condition.get_label().endswith("closed days"), key

@@ -9,6 +9,7 @@ from mlplatform.lib.ingest.landing_days import (
     landing_days,
     plan_ingestion,
 )
+from mlplatform.lib.ingest.open_day import closed_days
 
 DAYS = [f"2026-01-{d:02d}" for d in range(1, 11)]
 
@@ -86,3 +87,9 @@ def test_consecutive_days_become_bounded_ranges():
     ]
     assert consecutive_ranges(days, max_days=14)[0] == ("2026-01-01", "2026-01-03")
     assert consecutive_ranges([], max_days=3) == []
+
+
+def test_closed_days_are_the_days_before_today():
+    days = ["2026-01-08", "2026-01-09", "2026-01-10"]
+    assert closed_days(days, today=date(2026, 1, 10)) == ["2026-01-08", "2026-01-09"]
+    assert closed_days(days, today=date(2026, 1, 11)) == days

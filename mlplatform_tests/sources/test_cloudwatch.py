@@ -86,7 +86,7 @@ def test_plan_windows_follow_the_cursor_and_reread_the_late_window():
         first_poll=timedelta(hours=12),
         period=FIVE_MINUTES,
     )
-    end = datetime(2026, 1, 5, 6, 5, tzinfo=UTC)  # the open 06:05 period is not read yet
+    end = datetime(2026, 1, 5, 6, tzinfo=UTC)  # the 06:00 hour is not complete: not read yet
     assert windows[series[0].key] == (end - timedelta(hours=12), end)
     assert windows[series[1].key] == (datetime(2026, 1, 5, 4, tzinfo=UTC), end)
     # a cursor older than the first-poll reach is cut to it: no unbounded re-read

@@ -87,14 +87,14 @@ def test_pollers_and_delivery_are_in_the_definitions_only_when_configured(
 
 def test_the_cloudwatch_poll_asset_lands_files_and_reports_them(aws_endpoint: str, tmp_path: Path):
     client = aws_client("cloudwatch", aws_endpoint)
-    now = datetime.now(UTC)
+    last_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     client.put_metric_data(
         Namespace="AWS/EC2",
         MetricData=[
             {
                 "MetricName": "CPUUtilization",
                 "Dimensions": [{"Name": "InstanceId", "Value": "i-0aaa"}],
-                "Timestamp": now - timedelta(minutes=10 + 5 * k),
+                "Timestamp": last_hour + timedelta(minutes=5 * k),  # the last complete hour
                 "Value": 40.0,
             }
             for k in range(12)

@@ -12,6 +12,7 @@ from mlplatform.defs.keys import (
     RESOURCE_FEATURES,
     model_key,
 )
+from mlplatform.lib.ingest.open_day import closed_days
 from mlplatform.lib.models.forecasting import COST, DEMAND, ForecastSpec
 from mlplatform.lib.models.promotion import train_and_challenge, train_and_challenge_anomaly
 from mlplatform.lib.models.registry import input_fingerprint
@@ -45,7 +46,7 @@ def _window(
     context: dg.AssetExecutionContext, lake: LakeReader, key: dg.AssetKey, config: TrainingConfig
 ) -> tuple[list[str], str]:
     layer, name = key.path
-    available = lake.partitions(layer, name)
+    available = closed_days(lake.partitions(layer, name))  # the open day is still filling
     days = available[-config.training_days :]
     if len(days) < config.min_training_days:
         raise dg.Failure(

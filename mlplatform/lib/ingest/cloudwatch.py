@@ -20,6 +20,7 @@ import polars as pl
 from mlplatform.lib.ingest.landing_store import LandingStore
 from mlplatform.lib.operations_config import CloudWatchMetrics, CloudWatchSource
 
+HOUR = timedelta(hours=1)
 MAX_QUERIES_PER_CALL = 500  # GetMetricData's limit on MetricDataQueries
 # Landing rows carry the platform's metrics columns; the rest of a point's identity goes to
 # `extra` in raw (the readers keep unknown columns there).
@@ -123,9 +124,10 @@ def plan_windows(
     first_poll: timedelta,
     period: timedelta,
 ) -> dict[str, tuple[datetime, datetime]]:
-    """(start, end) per series, aligned to the period; end is the last whole period before
-    `now` (a period still open would be read half full)."""
-    end = _floor(now, period)
+    """(start, end) per series; end is the last whole hour before `now`. An hour lands once it
+    is complete: clean sums a counter's points per hour, and half an hour would read as a drop
+    in traffic (a false anomaly, a low forecast)."""
+    end = _floor(now, HOUR)
     windows = {}
     for s in series:
         cursor = cursors.get(s.key)
