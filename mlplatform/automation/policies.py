@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from mlplatform.defs.keys import COST_FORECASTS, COST_RECOMMENDATIONS
+from mlplatform.defs.keys import COST_FEATURES, COST_FORECASTS, COST_RECOMMENDATIONS
 
 # A daily partition is due within a day of closing; downstream layers get a little more.
 # (`freshness` tightens the layers that refresh the open day when a poller feeds them.)
@@ -80,8 +80,9 @@ def closed_days_only(condition: dg.AutomationCondition) -> dg.AutomationConditio
     )
 
 
-# Assets that need a whole day, in layers that otherwise refresh the open day as it fills.
-WHOLE_DAY_ASSETS = frozenset({COST_FORECASTS, COST_RECOMMENDATIONS})
+# Assets that need a whole day, in layers that otherwise refresh the open day as it fills:
+# cost lines arrive per day (an export lags by hours), so the open day has none yet.
+WHOLE_DAY_ASSETS = frozenset({COST_FEATURES, COST_FORECASTS, COST_RECOMMENDATIONS})
 
 
 def automation(window_days: int) -> dict[str, dg.AutomationCondition | None]:
