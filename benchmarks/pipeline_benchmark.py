@@ -43,17 +43,22 @@ def land(data: Path, days: int, resources: int) -> list[str]:
     return [(first + timedelta(days=i)).isoformat() for i in range(days)]
 
 
-def run_platform(root: Path, days: list[str], interval: int, deadline: float) -> dict:
-    home, data = root / "home", root / "data"
+def deployment_env(root: Path, interval: int) -> dict[str, str]:
+    """A temporary embedded deployment under `root` (instance in root/home, data in
+    root/data), its partitions starting where its landing files do."""
+    home = root / "home"
     home.mkdir()
     yaml = (REPO / "dagster.yaml").read_text().replace(".dagster", str(home / ".dagster"))
     (home / "dagster.yaml").write_text(yaml)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "MLPLATFORM_DATA_DIR": str(data)}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "MLPLATFORM_DATA_DIR": str(root / "data")}
     env.pop("MLPLATFORM_PARTITIONS_START", None)
     env["MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"] = str(interval)
-    log = (root / "daemon.log").open("w")
-    started = time.perf_counter()
-    daemon = subprocess.Popen(
+    return env
+
+
+def start_daemon(env: dict[str, str], log) -> subprocess.Popen:
+    """The real daemon on the repository's workspace, in a process group of its own."""
+    return subprocess.Popen(
         [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
         cwd=REPO,
         env=env,
@@ -61,6 +66,14 @@ def run_platform(root: Path, days: list[str], interval: int, deadline: float) ->
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def run_platform(root: Path, days: list[str], interval: int, deadline: float) -> dict:
+    home, data = root / "home", root / "data"
+    env = deployment_env(root, interval)
+    log = (root / "daemon.log").open("w")
+    started = time.perf_counter()
+    daemon = start_daemon(env, log)
     try:
         left = not_built(data, days)
         while left and time.perf_counter() - started < deadline:

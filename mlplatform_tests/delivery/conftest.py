@@ -6,9 +6,11 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+
+from mlplatform_tests.loopback import loopback_server, serving
 
 
 @dataclass
@@ -38,7 +40,7 @@ class SmtpReceiver:
 
 @pytest.fixture
 def http_receiver() -> Iterator[HttpReceiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server = loopback_server()
     receiver = HttpReceiver(f"http://127.0.0.1:{server.server_port}")
 
     class Handler(BaseHTTPRequestHandler):
@@ -59,13 +61,8 @@ def http_receiver() -> Iterator[HttpReceiver]:
             self.wfile.write(b"ok")
 
     server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

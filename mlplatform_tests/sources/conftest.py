@@ -6,11 +6,13 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import boto3
 import pytest
 import requests
+
+from mlplatform_tests.loopback import loopback_server, serving
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
@@ -118,16 +120,11 @@ def aws_endpoint() -> Iterator[str]:
 @pytest.fixture
 def throttling_proxy(aws_endpoint: str) -> Iterator[ThrottlingProxy]:
     host, port = aws_endpoint.removeprefix("http://").split(":")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server = loopback_server()
     proxy = ThrottlingProxy(f"http://127.0.0.1:{server.server_port}", (host, int(port)))
     server.RequestHandlerClass = _handler(proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield proxy
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def aws_client(service: str, endpoint: str):
