@@ -1,17 +1,17 @@
 """Landing-to-serving latency on the embedded default: how long after an hour's file lands in
 today's folder its anomaly alert and the forecasts from it are in serving.
 
-    .venv/bin/python -m benchmarks.landing_latency [--days 9] [--resources 50] [--probes 2]
+    .venv/bin/python -m benchmarks.landing_latency [--days 9] [--resources 50] [--probes 3]
 
 A temporary deployment gets D closed days and today's hours up to the first probe, and the
 real daemon catches up, trains its champions and measures drift (the ninth day is the first
 with a same-weekday reference, hence 9 days; printed, not part of the latency). Then each
 probe lands one complete hour as a new file, as the CloudWatch poller does, with a spike in
-one resource's request_count, and the script waits for:
+one resource's request_count (another resource each probe), and the script waits for:
 - `serving/demand_forecasts` of today to hold that hour (forecasts 1-4 h ahead from it), and
 - `serving/anomaly_alerts` of today to hold an alert on the spiked series at that hour.
-Needs the UTC clock past 03:00 (the probes are the last complete hours of today). Run it on
-an idle machine; the figures are one run each, not a distribution.
+The probes are the last complete hours of today (UTC), so with 3 probes run it after 04:00
+UTC. Run it on an idle machine; each figure is one measurement, not a distribution.
 """
 
 from __future__ import annotations
@@ -54,14 +54,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=9)
     parser.add_argument("--resources", type=int, default=50)
-    parser.add_argument("--probes", type=int, default=2)
+    parser.add_argument("--probes", type=int, default=3)
     parser.add_argument("--interval", type=int, default=30, help="automation interval, s")
     args = parser.parse_args()
     now = datetime.now(UTC)
     last_complete = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     probe_hours = [last_complete - timedelta(hours=k) for k in range(args.probes - 1, -1, -1)]
     if probe_hours[0].date() != now.date():
-        parser.error("the probes must be complete hours of today (UTC): run after 03:00 UTC")
+        parser.error("the probes must be complete hours of today (UTC): run later in the day")
     today = now.date()
     config = SimulationConfig(resources=args.resources, seed=11, anomaly_rate=0.0)
     days = list(simulate(config, today - timedelta(days=args.days), args.days + 1))
@@ -97,8 +97,10 @@ def main() -> int:
                 f"{args.days} days x {args.resources} resources caught up, champions trained and "
                 f"today served in {time.monotonic() - started:.0f} s"
             )
-            spiked = metrics["resource_id"].unique().sort()[0]
-            for hour in probe_hours:
+            resources = metrics["resource_id"].unique().sort()
+            for k, hour in enumerate(probe_hours):
+                # a series of its own per probe: the detector folds a burst into one alert
+                spiked = resources[k]
                 rows = metrics.filter(pl.col("timestamp").dt.truncate("1h") == hour)
                 rows = rows.with_columns(
                     value=pl.when(
@@ -115,7 +117,7 @@ def main() -> int:
                     frame = _lake(data, "demand_forecasts", day)
                     return frame is not None and frame.filter(pl.col("origin") == hour).height > 0
 
-                def alert_at_hour(hour=hour) -> bool:
+                def alert_at_hour(hour=hour, spiked=spiked) -> bool:
                     frame = _lake(data, "anomaly_alerts", day)
                     return (
                         frame is not None

@@ -10,6 +10,7 @@ of a day repeats a message.
 import json
 import os
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -62,15 +63,29 @@ def senders(config: AlertDelivery) -> dict[str, Sender]:
     return result
 
 
+def _news_since(config: AlertDelivery) -> float:
+    """The oldest news: alerts on earlier hours are history, and a sensor with no cursor yet
+    starts reading the event log here (alerts enabled on a deployment with a history send
+    what is recent, not everything that ever failed)."""
+    return time.time() - config.max_alert_age_hours * 3600
+
+
 def _alert_notices(
     context: dg.SensorEvaluationContext,
     config: AlertDelivery,
     lake_reader: LakeReader,
     cursor: str | None,
 ) -> tuple[list[Notice], str | None]:
-    result = context.instance.fetch_materializations(
-        ANOMALY_ALERTS, limit=BATCH, cursor=cursor, ascending=True
+    since = _news_since(config)
+    records_filter = (
+        ANOMALY_ALERTS
+        if cursor
+        else dg.AssetRecordsFilter(asset_key=ANOMALY_ALERTS, after_timestamp=since)
     )
+    result = context.instance.fetch_materializations(
+        records_filter, limit=BATCH, cursor=cursor, ascending=True
+    )
+    not_before = datetime.fromtimestamp(since, UTC)
     notices = []
     for record in result.records:
         partition = record.partition_key
@@ -81,7 +96,7 @@ def _alert_notices(
         except FileNotFoundError:
             context.log.warning(f"anomaly_alerts {partition} is materialized but has no file")
             continue
-        notices += anomaly_notices(alerts, partition, config.ui_url, config.min_score)
+        notices += anomaly_notices(alerts, partition, config.ui_url, config.min_score, not_before)
     return notices, result.cursor if result.records else cursor
 
 
@@ -91,7 +106,9 @@ def _check_notices(
     wanted = CHECK_SEVERITIES[config.checks]
     records = context.instance.get_event_records(
         dg.EventRecordsFilter(
-            event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after
+            event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+            after_cursor=after,
+            after_timestamp=None if after else _news_since(config),
         ),
         limit=BATCH,
         ascending=True,
@@ -118,8 +135,12 @@ def _check_notices(
 def _run_notices(
     context: dg.SensorEvaluationContext, config: AlertDelivery, cursor: str | None
 ) -> tuple[list[Notice], str | None]:
+    records_filter = dg.RunStatusChangeRecordsFilter(
+        dg.DagsterEventType.RUN_FAILURE,
+        after_timestamp=None if cursor else _news_since(config),
+    )
     result = context.instance.fetch_run_status_changes(
-        dg.DagsterEventType.RUN_FAILURE, limit=BATCH, cursor=cursor, ascending=True
+        records_filter, limit=BATCH, cursor=cursor, ascending=True
     )
     notices = [
         run_notice(

@@ -107,6 +107,10 @@ class AlertDelivery(_Strict):
     max_listed: int = Field(20, ge=1)
     # anomaly alerts below this score are kept in serving but not sent
     min_score: float = Field(0.0, ge=0.0, le=1.0)
+    # an alert on an hour older than this is history, not news: kept in serving, not sent (a
+    # catch-up of 90 days sends the last two days' alerts, not three months of them); the
+    # sensor's first pass also reads only this far back in the event log
+    max_alert_age_hours: int = Field(48, ge=1)
     # failing asset checks to send: those of ERROR severity, WARN and ERROR, or none
     checks: Literal["error", "warn", "off"] = "error"
     run_failures: bool = True

@@ -39,6 +39,10 @@ def test_anomaly_notices_name_the_alert_and_link_its_partition():
     assert "score 0.995 (residual)" in notice.summary
     assert notice.link == f"{UI}/assets/serving/anomaly_alerts?partition=2026-01-05"
     assert anomaly_notices(_alerts([7], score=0.5), "2026-01-05", UI, min_score=0.9) == []
+    old_news = datetime(2026, 1, 5, 8, tzinfo=UTC)  # alerts before this are history
+    assert anomaly_notices(_alerts([7, 9]), "2026-01-05", UI, 0.0, old_news)[0].key.endswith(
+        "T09:00:00+00:00"
+    )
 
 
 def test_many_alerts_at_once_make_one_message_per_kind():

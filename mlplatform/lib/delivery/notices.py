@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from urllib.parse import quote
 
 import polars as pl
@@ -47,12 +48,20 @@ def asset_link(ui_url: str, asset_path: str, partition: str | None = None) -> st
 
 
 def anomaly_notices(
-    alerts: pl.DataFrame, partition: str, ui_url: str, min_score: float
+    alerts: pl.DataFrame,
+    partition: str,
+    ui_url: str,
+    min_score: float,
+    not_before: datetime | None = None,
 ) -> list[Notice]:
-    """One notice per alert row of serving/anomaly_alerts. The key is the anomaly itself
-    (resource, metric, hour), so a re-run of the day, or a new model scoring it, is not news."""
+    """One notice per alert row of serving/anomaly_alerts scoring `min_score` or more on an
+    hour from `not_before` on. The key is the anomaly itself (resource, metric, hour), so a
+    re-run of the day, or a new model scoring it, is not news."""
     link = asset_link(ui_url, "serving/anomaly_alerts", partition)
-    rows = alerts.filter(pl.col("anomaly_score") >= min_score).sort("ts", "resource_id", "metric")
+    recent = pl.lit(True) if not_before is None else pl.col("ts") >= not_before
+    rows = alerts.filter((pl.col("anomaly_score") >= min_score) & recent).sort(
+        "ts", "resource_id", "metric"
+    )
     return [
         Notice(
             key=f"anomaly:{r['resource_id']}:{r['metric']}:{r['ts'].isoformat()}",
