@@ -58,7 +58,7 @@ def _prepare(home: Path, data: Path) -> None:
     instance = dg.DagsterInstance.get()
     resources = local_resources(data)
 
-    def run(selection, partition=None, run_config=None, tags=None) -> None:
+    def run(selection, partition=None, run_config=None) -> None:
         result = dg.materialize(
             ASSETS,
             selection=selection,
@@ -66,17 +66,12 @@ def _prepare(home: Path, data: Path) -> None:
             resources=resources,
             instance=instance,
             run_config=run_config,
-            tags=tags,
         )
         assert result.success
 
-    # one ranged run, as a catch-up runs them: a run per day would spend most of its time
-    # starting up
-    days = {
-        "dagster/asset_partition_range_start": DAYS[1],
-        "dagster/asset_partition_range_end": DAYS[-1],
-    }
-    run(dg.AssetSelection.groups("raw", "clean", "features"), tags=days)
+    layers = dg.AssetSelection.groups("raw", "clean", "features")
+    for day in DAYS[1:]:
+        run(layers, day)
     quick = {"config": {"min_training_days": 3, "search_trials": 2, "search_timeout_seconds": 20}}
     ops = {
         f"models__{m}": quick for m in ("demand_forecaster", "cost_forecaster", "anomaly_detector")
