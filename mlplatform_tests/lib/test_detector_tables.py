@@ -124,6 +124,11 @@ def test_every_score_reads_only_the_detectors_memory(booster):
     tail = detector.score(x[-keep:], ts[-keep:], booster, settings)
     np.testing.assert_allclose(tail.score[-48:], full.score[-48:])
     np.testing.assert_array_equal(tail.is_anomaly[-48:], full.is_anomaly[-48:])
+    # scoring only the last 48 rows (their history computed only as far as they read it)
+    wanted = detector.score(x[-keep:], ts[-keep:], booster, settings, first_wanted=keep - 48)
+    np.testing.assert_array_equal(wanted.score[-48:], tail.score[-48:])
+    np.testing.assert_array_equal(wanted.is_anomaly[-48:], tail.is_anomaly[-48:])
+    assert not np.array_equal(wanted.score[: keep - 48], tail.score[: keep - 48])  # skipped
 
 
 def test_the_challenger_error_is_lower_on_the_data_it_models(hourly, booster):

@@ -22,7 +22,7 @@ comes from one of two places, through the same functions:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,7 @@ from mlplatform.lib.models.novelty import left_neighbour_distance
 from mlplatform.lib.models.training import doubling, fit_booster, mae, subsample_indices
 
 SIGNALS = ("surprise", "novelty", "beyond_range")
+PREDICT_BATCH_ROWS = 200_000  # rows of many series predicted at once (~20 MB of features)
 FEATURES = (
     *(f"lag_{k}" for k in range(2, 7)),
     "prev",
@@ -160,9 +161,37 @@ def residuals(values: np.ndarray, timestamps: np.ndarray, booster, threads: int)
     return target - booster.predict(X, num_threads=threads)
 
 
+def residuals_of_many(
+    series: Sequence[tuple[np.ndarray, np.ndarray]], booster, threads: int
+) -> Iterator[np.ndarray]:
+    """`residuals` of each `(values, timestamps)` series, in order; the model predicts for
+    many series in one call (one call per series cost more than the prediction itself)."""
+    batch: list[tuple[np.ndarray, np.ndarray]] = []
+    rows = 0
+    for values, timestamps in series:
+        target = one_step_target(values)
+        if booster is None:
+            yield target
+            continue
+        batch.append((target, series_features(values, timestamps)))
+        rows += values.size
+        if rows >= PREDICT_BATCH_ROWS:
+            yield from _predicted(batch, booster, threads)
+            batch, rows = [], 0
+    if batch:
+        yield from _predicted(batch, booster, threads)
+
+
+def _predicted(batch: list[tuple[np.ndarray, np.ndarray]], booster, threads: int):
+    predicted = booster.predict(np.vstack([X for _, X in batch]), num_threads=threads)
+    ends = np.cumsum([target.size for target, _ in batch])
+    for (target, _), part in zip(batch, np.split(predicted, ends[:-1]), strict=True):
+        yield target - part
+
+
 def one_step_error(booster, series: Sequence[tuple[np.ndarray, np.ndarray]], threads: int) -> float:
     """Mean absolute one-step residual over every row of every series (lower is better)."""
-    errors = [residuals(v, t, booster, threads) for v, t in series]
+    errors = list(residuals_of_many(series, booster, threads))
     pooled = np.concatenate(errors) if errors else np.array([])
     pooled = pooled[~np.isnan(pooled)]
     return mae(pooled, np.zeros_like(pooled)) if pooled.size else float("nan")
@@ -185,11 +214,17 @@ def surprise(e: np.ndarray, settings: DetectorSettings) -> np.ndarray:
     return t.fill_nan(None).fill_null(0.0).clip(0.0, None).to_numpy()
 
 
-def novelty(values: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+def novelty(values: np.ndarray, settings: DetectorSettings, valid_from: int = 0) -> np.ndarray:
     """d / (d + record): d the nearest earlier shape's distance, record the largest d of the
-    recent past. 0.5 means "as new as the newest shape of the recent past"."""
+    recent past. 0.5 means "as new as the newest shape of the recent past". Exact from row
+    `valid_from` on; earlier rows are not computed (their d is left out of no later record)."""
     m = settings.shape_length
-    d = left_neighbour_distance(symlog(values.astype(np.float64)), m, settings.novelty_history)
+    d = left_neighbour_distance(
+        symlog(values.astype(np.float64)),
+        m,
+        settings.novelty_history,
+        start=max(0, valid_from - m - settings.novelty_record),
+    )
     d_s = pl.Series(d).fill_nan(None)
     record = d_s.shift(m).rolling_max(settings.novelty_record, min_samples=settings.min_history)
     return (d_s / (d_s + record + 1e-12)).fill_nan(None).fill_null(0.0).to_numpy()
@@ -210,11 +245,14 @@ def beyond_range(values: np.ndarray, settings: DetectorSettings) -> np.ndarray:
     return np.nan_to_num(np.where(beyond, 1.0 + excess, 0.0))
 
 
-def signals(values: np.ndarray, e: np.ndarray, settings: DetectorSettings) -> dict[str, np.ndarray]:
-    """The three signals of every row, before thresholds, from the values and residuals."""
+def signals(
+    values: np.ndarray, e: np.ndarray, settings: DetectorSettings, valid_from: int = 0
+) -> dict[str, np.ndarray]:
+    """The three signals of every row from `valid_from` on, before thresholds, from the
+    values and residuals."""
     return {
         "surprise": surprise(e, settings),
-        "novelty": novelty(values, settings),
+        "novelty": novelty(values, settings, valid_from),
         "beyond_range": beyond_range(values, settings),
     }
 
@@ -245,11 +283,22 @@ def alerts(score: np.ndarray, suppress: int) -> np.ndarray:
 
 
 def score(
-    values: np.ndarray, timestamps: np.ndarray, booster, settings: DetectorSettings
+    values: np.ndarray,
+    timestamps: np.ndarray,
+    booster,
+    settings: DetectorSettings,
+    first_wanted: int = 0,
+    e: np.ndarray | None = None,
 ) -> Scored:
-    """Every row of one series scored with a fitted model (the platform's champion)."""
-    e = residuals(values, timestamps, booster, settings.threads)
-    return combine(signals(values, e, settings), settings, rows_per_day(timestamps))
+    """The rows of one series from `first_wanted` on, scored with a fitted model (the
+    platform's champion); the rows before are the history those scores read, and their own
+    scores are not to be used. `e`: the series' `residuals`, where already computed."""
+    period = rows_per_day(timestamps)
+    # an alert reads the scores of the rows just before it (one alert per burst)
+    valid_from = max(0, first_wanted - settings.suppress_rows(period))
+    if e is None:
+        e = residuals(values, timestamps, booster, settings.threads)
+    return combine(signals(values, e, settings, valid_from), settings, period)
 
 
 def causal_residuals(

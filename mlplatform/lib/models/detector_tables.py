@@ -69,9 +69,12 @@ def alerts_by_day(
     its memory, so a day comes out as it would from that day's history alone."""
     first = datetime.combine(min(days), time(), tzinfo=UTC)
     parts = [pl.DataFrame(schema={**ALERT_COLUMNS, "is_anomaly": pl.Boolean})]
-    for resource, metric, frame in series(hourly):
-        values, ts = _arrays(frame)
-        result = detector.score(values, ts, booster, settings)
+    found = list(series(hourly))
+    arrays = [_arrays(frame) for _, _, frame in found]
+    errors = detector.residuals_of_many(arrays, booster, settings.threads)
+    for (resource, metric, frame), (values, ts), e in zip(found, arrays, errors, strict=True):
+        first_wanted = frame["ts"].search_sorted(first, side="left")
+        result = detector.score(values, ts, booster, settings, first_wanted, e)
         parts.append(
             frame.with_columns(
                 resource_id=pl.lit(resource),

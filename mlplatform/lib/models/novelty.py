@@ -5,14 +5,18 @@ A daily spike that recurs finds its twin and scores low; a shape never seen befo
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 BLOCK = 512  # query rows per matrix product; fixed so that results never depend on length
 
 
-def left_neighbour_distance(x: np.ndarray, m: int, history: int) -> np.ndarray:
+def left_neighbour_distance(x: np.ndarray, m: int, history: int, start: int = 0) -> np.ndarray:
     """Row i: Euclidean distance from x[i-m+1 .. i] to its nearest window x[j-m+1 .. j] with
-    j <= i - m (no overlap) and j >= i - history. NaN where no such window exists.
+    j <= i - m (no overlap) and j >= i - history. NaN where no such window exists, and on the
+    rows before `start`, which are not computed (a caller that needs only the later rows, such
+    as serving a day after its history, saves their cost; the rows computed are the same).
 
     Query and candidate blocks are padded so that every matrix product has the same shape
     whatever the length of x: cutting the series never changes an earlier distance.
@@ -23,22 +27,46 @@ def left_neighbour_distance(x: np.ndarray, m: int, history: int) -> np.ndarray:
     windows = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), m)
     squares = np.einsum("ij,ij->i", windows, windows)
     n = windows.shape[0]
-    for start in range(0, n, BLOCK):
-        lo = max(0, start - history)
+    for first in range(max(0, start - m + 1), n, BLOCK):
+        lo = max(0, first - history)
         queries = np.zeros((BLOCK, m))
-        real = windows[start : start + BLOCK]
-        queries[: real.shape[0]] = real
-        candidates = np.zeros((start + BLOCK - lo, m))
-        known = windows[lo : start + BLOCK]
+        real = windows[first : first + BLOCK]
+        queries[: real.shape[0]] = -2.0 * real  # exact: the product is -2 q.c, as if scaled
+        width = first + BLOCK - lo
+        candidates = np.zeros((width, m))
+        known = windows[lo : first + BLOCK]
         candidates[: known.shape[0]] = known
-        products = (queries @ candidates.T)[: real.shape[0], : known.shape[0]]
-        d2 = squares[start : start + BLOCK, None] + squares[None, lo : start + BLOCK] - 2 * products
-        i = np.arange(start, start + real.shape[0])[:, None]
-        j = np.arange(lo, lo + known.shape[0])[None, :]
-        d2[(j > i - m) | (j < i - history)] = np.inf
-        nearest = d2.min(axis=1)
+        # |q - c|^2 = |q|^2 + (|c|^2 - 2 q.c): the first term is the row's own, so the
+        # nearest c is found on the second alone
+        partial = queries @ candidates.T
+        candidate_squares = np.zeros(width)
+        candidate_squares[: known.shape[0]] = squares[lo : first + BLOCK]
+        partial += candidate_squares[None, :]
+        np.putmask(partial, _excluded(first, lo, width, m, history), np.inf)
+        nearest = partial[: real.shape[0]].min(axis=1) + squares[first : first + BLOCK]
         found = np.isfinite(nearest)
-        out[start + m - 1 : start + m - 1 + real.shape[0]] = np.where(
+        out[first + m - 1 : first + m - 1 + real.shape[0]] = np.where(
             found, np.sqrt(np.maximum(nearest, 0.0)), np.nan
         )
+    out[:start] = np.nan
     return out
+
+
+def _excluded(first: int, lo: int, width: int, m: int, history: int) -> np.ndarray:
+    """Which (query, candidate) pairs of a block are no neighbours: overlapping (j > i - m)
+    or too old (j < i - history); padding lies beyond i - m, so it is excluded too. Once a
+    block starts `history` windows in, the pattern depends on offsets only: built once."""
+    if first - lo == history:
+        return _steady_excluded(m, history)
+    i = np.arange(first, first + BLOCK)[:, None]
+    j = np.arange(lo, lo + width)[None, :]
+    return (j > i - m) | (j < i - history)
+
+
+@lru_cache(maxsize=8)
+def _steady_excluded(m: int, history: int) -> np.ndarray:
+    a = np.arange(BLOCK)[:, None]
+    b = np.arange(BLOCK + history)[None, :]
+    excluded = (b > a + history - m) | (b < a)
+    excluded.flags.writeable = False
+    return excluded
