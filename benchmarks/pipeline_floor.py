@@ -50,7 +50,7 @@ from mlplatform.lib.monitoring.drift import (
     reference_days,
     with_predictions,
 )
-from mlplatform.lib.monitoring.performance import alert_quality, demand_performance
+from mlplatform.lib.monitoring.performance import alert_quality, forecast_performance
 from mlplatform.lib.serving.recommendations import rightsizing
 
 # TrainingConfig's defaults, as the platform trains with them
@@ -182,7 +182,7 @@ def serve_and_monitor(
             "serving/cost_recommendations", key, rightsizing(resource, demand, clean_cost_day)
         )
         champion, booster = models["demand_forecaster"]
-        performance = demand_performance(
+        performance = forecast_performance(
             booster, day_dataset(DEMAND, resource_history, day), dict(champion.metrics)
         )
         labels = landing / "labels" / f"{key}.json"
@@ -195,14 +195,15 @@ def serve_and_monitor(
             if not ref_days:
                 raise InsufficientHistory("no earlier day")
             if ref_days not in references:
-                served = [demand_of_day[d] for d in days if d.isoformat() in ref_days]
+                served = [d for d in days if d.isoformat() in ref_days]
                 references[ref_days] = with_predictions(
                     lake.read("features/resource_hourly", list(ref_days)),
-                    pl.concat(served) if served else None,
+                    pl.concat([demand_of_day[d] for d in served]) if served else None,
+                    pl.concat([alerts_of_day[d] for d in served]) if served else None,
                 )
             summary = feature_drift(
                 references[ref_days],
-                with_predictions(resource, demand),
+                with_predictions(resource, demand, alerts),
                 reports / "feature_drift" / f"{key}.html",
             )
             drift = summary.as_frame()

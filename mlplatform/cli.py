@@ -38,7 +38,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     config = SimulationConfig(
-        resources=args.resources, seed=args.seed, drift_start=args.drift_start
+        resources=args.resources,
+        seed=args.seed,
+        drift_start=args.drift_start,
+        drift_kind=getattr(args, "drift_kind", "mix"),
     )
     started = time.perf_counter()
     for i, day in enumerate(simulate(config, args.start, args.days), start=1):
@@ -97,7 +100,9 @@ def cmd_features(args: argparse.Namespace) -> int:
         return 2
     result = resource_hourly_features(frame)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    result.write_parquet(args.output)
+    # zstd at level 1, Arrow's default: a third quicker to write than polars' level 3, for
+    # files about 12 % larger
+    result.write_parquet(args.output, compression="zstd", compression_level=1)
     elapsed = time.perf_counter() - started
     print(f"{result.height:,} rows x {result.width} columns -> {args.output} in {elapsed:.2f}s")
     return 0
@@ -262,6 +267,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mlplatform.lib.ingest.simulator import DRIFT_KINDS
+
     parser = argparse.ArgumentParser(prog="mlplatform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -270,8 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--days", type=_positive, required=True)
     sim.add_argument("--resources", type=_positive, default=200)
     sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--drift-start", type=_date, default=None, help="a drift begins on this day")
     sim.add_argument(
-        "--drift-start", type=_date, default=None, help="traffic mix shifts from this day"
+        "--drift-kind",
+        choices=DRIFT_KINDS,
+        default="mix",
+        help="mix: more load, later peak, heavier requests; level: more load; shape: later "
+        "peak, weaker weekend dip; memory: 20 points more memory (default mix)",
     )
     sim.add_argument(
         "--out", default=None, help="landing root (default $MLPLATFORM_DATA_DIR/landing)"

@@ -177,6 +177,12 @@ def test_model_performance_scores_the_champion_and_the_alerts(trained: Path):
     assert check.passed == (ratio < MonitoringPolicy().performance_warn_ratio)
     assert performance["model_version"][0] == 1
     assert "alerts_recall" in performance.columns  # the simulator wrote a labels file for the day
+    # the cost champion's forecasts of the week before that fall on the day, once each
+    accounts_services = pl.read_parquet(
+        trained / "lake" / "features" / "cost_daily" / f"{day}.parquet"
+    )
+    assert performance["cost_scored_forecasts"][0] == accounts_services.height * 7
+    assert performance["cost_mae"][0] > 0 and performance["cost_skill_ratio_to_training"][0] > 0
 
 
 def test_a_rematerialized_input_partition_gives_the_model_a_new_data_version(tmp_path):

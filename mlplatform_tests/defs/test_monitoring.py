@@ -64,18 +64,37 @@ def test_the_first_day_has_nothing_to_compare_with_and_is_not_measured(tmp_path:
 
 
 def test_a_check_over_several_days_reports_the_worst_day():
-    thresholds = Thresholds(warn=0.5, error=1.0)
+    thresholds = {"share": Thresholds(warn=0.5, error=1.0), "signal": Thresholds(0.2, 0.3)}
+
+    def day(share: float, signal: float = 0.0) -> dict[str, float]:
+        return {"share": share, "signal": signal}
+
     result = worst_day_result(
         FEATURE_DRIFT_SPEC,
-        {"2026-01-02": 0.0, "2026-01-03": 1.0, "2026-01-04": 0.5, "2026-01-05": None},
+        {
+            "2026-01-02": day(0.0),
+            "2026-01-03": day(1.0),
+            "2026-01-04": day(0.5),
+            "2026-01-05": None,
+        },
         thresholds,
-        "drift share",
     )
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
     assert result.metadata[PARTITION].value == "2026-01-03"
-    assert result.metadata[MEASURED].value == 1.0
+    assert result.metadata[MEASURED].value == 1.0  # the first figure
     assert result.metadata["by_partition"].value["2026-01-05"] is None
-    healthy = worst_day_result(FEATURE_DRIFT_SPEC, {"2026-01-02": 0.2}, thresholds, "drift share")
+    healthy = worst_day_result(FEATURE_DRIFT_SPEC, {"2026-01-02": day(0.2)}, thresholds)
     assert healthy.passed and healthy.metadata[PARTITION].value == "2026-01-02"
-    unmeasured = worst_day_result(FEATURE_DRIFT_SPEC, {"2026-01-02": None}, thresholds, "drift")
+    unmeasured = worst_day_result(FEATURE_DRIFT_SPEC, {"2026-01-02": None}, thresholds)
     assert unmeasured.passed and unmeasured.metadata["measured"].value is False
+    # any figure at its threshold is enough: a change confined to one signal, share low
+    confined = worst_day_result(
+        FEATURE_DRIFT_SPEC,
+        {"2026-01-02": day(0.1, 0.25), "2026-01-03": day(0.2, 0.45)},
+        thresholds,
+        {"2026-01-03": "most moved metric: memory_utilization"},
+    )
+    assert confined.severity == dg.AssetCheckSeverity.ERROR
+    assert confined.metadata[PARTITION].value == "2026-01-03"
+    assert confined.metadata["signal"].value == 0.45 and confined.metadata["share"].value == 0.2
+    assert "memory_utilization" in confined.description

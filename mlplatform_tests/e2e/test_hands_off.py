@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from mlplatform.lib.monitoring.coverage import not_built
@@ -124,3 +125,7 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     # partitions begin where the seed begins: no empty days were ingested before it
     raw = sorted(p.stem for p in (data / "lake" / "raw" / "cloudwatch_metrics").iterdir())
     assert raw == days
+    # the last day's drift report holds what both champions made of its inputs
+    drift = pl.read_parquet(data / "lake" / "monitoring" / "feature_drift" / f"{days[-1]}.parquet")
+    kinds = dict(drift.select("column", "kind").iter_rows())
+    assert kinds.get("forecast_h1") == kinds.get("anomaly_alerts") == "prediction", kinds

@@ -21,8 +21,8 @@ WINDOW = [START + timedelta(days=k) for k in range(14)]
 POLICY = MonitoringPolicy()
 
 
-def _features(drift_start: date | None) -> pl.DataFrame:
-    config = SimulationConfig(resources=60, seed=5, drift_start=drift_start)
+def _features(drift_start: date | None, kind: str = "mix") -> pl.DataFrame:
+    config = SimulationConfig(resources=60, seed=5, drift_start=drift_start, drift_kind=kind)
     return resource_hourly_features(simulated_hourly(config, START, 23))
 
 
@@ -48,6 +48,7 @@ def test_a_steady_deployment_does_not_drift(steady, reference, tmp_path):
         assert len(summary.scores) >= 30  # every numeric input, not two derived columns
         assert {"service", "region", "memory_utilization_p95_24h"} <= set(summary.scores)
         assert summary.share < POLICY.drift_warn_share, summary.headline()
+        assert summary.signal[1] < POLICY.signal_warn_distance, summary.families
         assert (tmp_path / f"{day}.html").read_text().lstrip().startswith("<")
 
 
@@ -61,6 +62,20 @@ def test_a_traffic_mix_change_drifts_and_says_where(reference):
     assert any(c.startswith("network_io") for c in summary.drifted)
     assert summary.segments and max(summary.segments.values()) > 0
     assert "drifted" in summary.headline() and "within a segment" in summary.headline()
+
+
+def test_a_change_confined_to_one_metric_is_its_signals_drift(reference):
+    """Memory use 20 points higher on 40 % of resources, traffic unchanged: too few columns
+    for the drift share, but most of memory's own columns moved."""
+    drift_start = START + timedelta(days=20)
+    summary = feature_drift(
+        reference, _day(_features(drift_start, "memory"), drift_start + timedelta(days=1))
+    )
+    assert summary.share < POLICY.drift_error_share
+    assert summary.signal[0] == "memory_utilization", summary.families
+    assert summary.signal[1] >= POLICY.signal_error_distance, summary.families
+    assert summary.families["request_count"] < POLICY.signal_warn_distance
+    assert "the most moved metric: memory_utilization" in summary.headline()
 
 
 def test_data_quality_is_reported(steady, reference):
@@ -112,6 +127,37 @@ def test_prediction_drift_is_measured(steady, reference):
     assert {"forecast_h1", "forecast_h2"} <= set(summary.drifted)
     kinds = dict(summary.as_frame().select("column", "kind").iter_rows())
     assert kinds["forecast_h1"] == "prediction" and kinds["region"] == "segment"
+
+
+def _alerts(frame: pl.DataFrame, every: int) -> pl.DataFrame:
+    """One alert on every `every`-th resource-hour of `frame`, at a minute past the hour."""
+    return (
+        frame.with_row_index("i")
+        .filter(pl.col("i") % every == 0)
+        .select(
+            "resource_id",
+            metric=pl.lit("cpu_utilization"),
+            ts=pl.col("ts") + pl.duration(minutes=1),
+        )
+    )
+
+
+def test_the_detectors_alert_rate_is_a_prediction_column(steady, reference):
+    """Alerts per resource-hour join the feature rows (0 where none fired); a detector that
+    fires twenty times as often drifts though no input moved, one that keeps its rate does
+    not."""
+    day = _day(steady, START + timedelta(days=15))
+    ref = with_predictions(reference, None, _alerts(reference, 200))
+    assert ref.height == reference.height
+    assert ref["anomaly_alerts"].sum() == _alerts(reference, 200).height
+    assert ref["anomaly_alerts"].null_count() == 0
+    assert "anomaly_alerts" not in with_predictions(reference, None, None).columns
+    calm = feature_drift(ref, with_predictions(day, None, _alerts(day, 200)))
+    assert "anomaly_alerts" in calm.scores and "anomaly_alerts" not in calm.drifted
+    loud = feature_drift(ref, with_predictions(day, None, _alerts(day, 10)))
+    assert "anomaly_alerts" in loud.drifted
+    kinds = dict(loud.as_frame().select("column", "kind").iter_rows())
+    assert kinds["anomaly_alerts"] == "prediction"
 
 
 def test_a_weekday_the_reference_lacks_is_not_measured(reference):

@@ -7,16 +7,20 @@ import polars as pl
 import pytest
 
 from benchmarks.simulated_hourly import simulated_hourly
-from mlplatform.lib.features.engineering import resource_hourly_features
+from mlplatform.lib.features.engineering import cost_daily_features, resource_hourly_features
 from mlplatform.lib.ingest.simulator import SimulationConfig
 from mlplatform.lib.models.forecasting import (
+    COST,
     DEMAND,
     build_dataset,
     day_dataset,
+    due_dataset,
+    due_lookback_days,
     forecast_tables,
     lookback_days,
 )
 from mlplatform.lib.models.training import fit_booster
+from mlplatform.lib.monitoring.performance import forecast_performance
 
 START, DAYS = date(2026, 1, 1), 16
 DAY = START + timedelta(days=DAYS - 2)
@@ -52,3 +56,64 @@ def test_serving_inputs_carry_the_seasonal_analogs(features):
     assert only_today.frame["analog_same_hour_last_week"].null_count() == only_today.frame.height
     truth = dataset.frame["_y_future"].to_numpy()
     assert np.isfinite(truth).all() and (dataset.frame["_target_time"].dt.date() == DAY).all()
+
+
+def _cost_features(days: int, jump_from: int | None = None) -> pl.DataFrame:
+    """Three account-service series with a weekly cycle and noise; ×2 from `jump_from` on."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for account, base in (("1", 100.0), ("2", 40.0), ("3", 900.0)):
+        for i in range(days):
+            level = base * (1 + 0.2 * ((i % 7) < 5)) * (2.0 if jump_from and i >= jump_from else 1)
+            cost = level * (1 + 0.03 * rng.standard_normal())
+            rows.append((START + timedelta(days=i), account, "EC2", "USD", cost, cost * 0.9))
+    frame = pl.DataFrame(
+        rows,
+        schema=[
+            "date",
+            "sub_account_id",
+            "service_name",
+            "billing_currency",
+            "billed_cost",
+            "effective_cost",
+        ],
+        orient="row",
+    )
+    return cost_daily_features(frame).collect()
+
+
+@pytest.fixture(scope="module")
+def cost_model():
+    table = _cost_features(35)
+    dataset = build_dataset(table, COST)
+    booster = fit_booster(dataset.X, dataset.y, {"min_data_in_leaf": 5}, 40, dataset.features, 2)
+    training = forecast_performance(
+        booster, due_dataset(COST, table, START + timedelta(days=34)), {}
+    )
+    return booster, training  # in-sample figures, standing in for the registered ones
+
+
+def test_cost_forecasts_due_on_a_day_are_the_week_befores(cost_model):
+    booster, training = cost_model
+    day = START + timedelta(days=40)
+    history = _cost_features(45)
+    since = day - timedelta(days=due_lookback_days(COST))
+    due = due_dataset(COST, history.filter(pl.col("date") >= since), day)
+    assert due.frame.height == 3 * len(COST.horizons)  # every series, every horizon
+    assert (due.frame["_target_time"].dt.date() == day).all()
+    assert due.frame["date"].max() < day and due.frame["date"].min() == day - timedelta(days=7)
+    assert due.frame.select(due.features).equals(
+        due_dataset(COST, history, day).frame.select(due.features)
+    )
+    steady = forecast_performance(booster, due, training)
+    assert steady["scored_forecasts"] == 21 and steady["mae_ratio_to_training"] < 3
+
+
+def test_a_cost_regime_change_shows_in_the_cost_forecasters_accuracy(cost_model):
+    booster, training = cost_model
+    day = START + timedelta(days=40)
+    steady = forecast_performance(booster, due_dataset(COST, _cost_features(45), day), training)
+    jumped = forecast_performance(
+        booster, due_dataset(COST, _cost_features(45, jump_from=38), day), training
+    )
+    assert jumped["mae"] > 5 * steady["mae"]

@@ -70,7 +70,49 @@ def test_drift_changes_the_traffic_mix_from_its_start():
     assert after.metrics.select(total).item() > 1.2 * plain.metrics.select(total).item()
 
 
+def _by_metric(day, metric: str) -> pl.DataFrame:
+    """Per resource: the day's total, and the hour its traffic peaks."""
+    rows = day.metrics.filter(pl.col("metric_name") == metric)
+    hourly = rows.group_by("resource_id", pl.col("timestamp").dt.hour().alias("h")).agg(
+        pl.col("value").sum()
+    )
+    return hourly.group_by("resource_id").agg(
+        total=pl.col("value").sum(), peak=pl.col("h").sort_by("value").last()
+    )
+
+
+@pytest.mark.parametrize("kind", ["level", "shape", "memory"])
+def test_each_drift_kind_moves_what_it_says(kind: str):
+    day = date(2026, 2, 11)  # a Wednesday
+    base = SimulationConfig(resources=60, seed=9, anomaly_rate=0.0)
+    drifted = SimulationConfig(
+        resources=60, seed=9, anomaly_rate=0.0, drift_start=day, drift_kind=kind
+    )
+    after, plain = simulate_day(drifted, day), simulate_day(base, day)
+    affected = resource_catalog(base).filter("drift_affected")["resource_id"].implode()
+
+    def compare(metric: str) -> pl.DataFrame:
+        joined = _by_metric(after, metric).join(_by_metric(plain, metric), on="resource_id")
+        return joined.filter(pl.col("resource_id").is_in(affected))
+
+    requests = compare("request_count")
+    load = (requests["total"] / requests["total_right"]).median()
+    later = ((requests["peak"] - requests["peak_right"]) % 24).median()
+    memory = compare("memory_utilization")
+    memory_rise = ((memory["total"] - memory["total_right"]) / 24 / 4).median()  # 15-min points
+    expected = {
+        "level": (1.5, 0, 0),  # load ratio, hours the peak moved, memory points
+        "shape": (1.0, 4, 0),
+        "memory": (1.0, 0, 20),
+    }[kind]
+    assert load == pytest.approx(expected[0], abs=0.1)
+    assert later == pytest.approx(expected[1], abs=1)
+    assert memory_rise == pytest.approx(expected[2], abs=5)  # memory follows cpu a little
+
+
 def test_invalid_config_is_refused():
+    with pytest.raises(ValueError, match="drift_kind"):
+        SimulationConfig(drift_kind="sudden")
     with pytest.raises(ValueError, match="interval_minutes"):
         SimulationConfig(interval_minutes=7)
     with pytest.raises(ValueError, match="resources"):

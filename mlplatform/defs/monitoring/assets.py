@@ -10,6 +10,8 @@ from mlplatform.automation.partitions import batched, daily_partitions
 from mlplatform.defs.common import OWNERS, Days, partition_days, read_with_history
 from mlplatform.defs.keys import (
     ANOMALY_ALERTS,
+    COST_FEATURES,
+    COST_MODEL,
     DEMAND_FORECASTS,
     DEMAND_MODEL,
     FEATURE_DRIFT,
@@ -23,7 +25,14 @@ from mlplatform.defs.monitoring.checks import (
     worst_day_result,
 )
 from mlplatform.lib.ingest.simulator import read_labels
-from mlplatform.lib.models.forecasting import DEMAND, day_dataset, lookback_days
+from mlplatform.lib.models.forecasting import (
+    COST,
+    DEMAND,
+    day_dataset,
+    due_dataset,
+    due_lookback_days,
+    lookback_days,
+)
 from mlplatform.lib.models.registry import CHAMPION
 from mlplatform.lib.monitoring.drift import (
     DriftSummary,
@@ -32,7 +41,7 @@ from mlplatform.lib.monitoring.drift import (
     with_predictions,
 )
 from mlplatform.lib.monitoring.drift import feature_drift as measure_drift
-from mlplatform.lib.monitoring.performance import alert_quality, demand_performance
+from mlplatform.lib.monitoring.performance import alert_quality, forecast_performance
 from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.monitoring import MonitoringPolicy, Reports
@@ -69,16 +78,30 @@ _MONITORING = {
 }
 
 
-def _forecasts(lake_reader: LakeReader, days: list[str]) -> pl.DataFrame | None:
-    """The champion's demand forecasts made on `days`, where serving has them."""
-    served = set(lake_reader.partitions("serving", "demand_forecasts")) & set(days)
-    return lake_reader.read("serving", "demand_forecasts", sorted(served)) if served else None
+def _served(lake_reader: LakeReader, key: dg.AssetKey, days: list[str]) -> pl.DataFrame | None:
+    """What a champion served on `days` (`key`: a serving asset); None unless it served
+    every one of them, so a partly served window is not read as a quiet one."""
+    layer, name = key.path
+    if not days or not set(days) <= set(lake_reader.partitions(layer, name)):
+        return None
+    return lake_reader.read(layer, name, sorted(days))
+
+
+def _predictions(lake_reader: LakeReader, features: pl.DataFrame, days: list[str]):
+    return with_predictions(
+        features,
+        _served(lake_reader, DEMAND_FORECASTS, days),
+        _served(lake_reader, ANOMALY_ALERTS, days),
+    )
 
 
 def _drift_figures(summary: DriftSummary, days: tuple[str, ...], report, url: str):
     return {
         "summary": summary.headline(),
         "drift_share": summary.share,
+        "signal_drift": summary.signal[1],
+        "most_moved_metric": summary.signal[0],
+        "family_distances": json_metadata(summary.families),
         "compared_columns": len(summary.scores),
         "drifted_columns": ", ".join(summary.drifted) or "none",
         "scores": json_metadata(summary.scores),
@@ -96,14 +119,14 @@ def _drift_figures(summary: DriftSummary, days: tuple[str, ...], report, url: st
 @dg.asset(
     key=FEATURE_DRIFT,
     ins={"features": dg.AssetIn(RESOURCE_FEATURES)},
-    deps=[DEMAND_MODEL, DEMAND_FORECASTS],
+    deps=[DEMAND_MODEL, DEMAND_FORECASTS, ANOMALY_ALERTS],
     check_specs=[FEATURE_DRIFT_SPEC],
     description=(
-        "Evidently report of the day's model inputs against the champion's training window "
-        "(the window's days of the same weekday, so daily and weekly cycles are on both "
-        "sides): drift of every numeric feature, of the service and region mix and of the "
-        "champion's demand forecasts, with missing values, out-of-range values and new "
-        "categories, and where drift is concentrated by service and region. One row per "
+        "Evidently report of the day's model inputs against the champion's training window (the"
+        " window's days of the same weekday, so daily and weekly cycles are on both sides): "
+        "drift of every numeric feature, of the service and region mix, of the champion demand "
+        "forecasts and of the anomaly alert rate, with missing values, out-of-range values and "
+        "new categories, and where drift is concentrated by service and region. One row per "
         "column; the self-contained HTML report is linked. Days with too little history to "
         "compare are 'not measured', not failed."
     ),
@@ -121,46 +144,45 @@ def feature_drift(
     available = lake_reader.partitions("features", "resource_hourly")
     window = _champion_window(registry)
     references: dict[tuple[str, ...], pl.DataFrame] = {}  # days of a range share one reference
-    current_forecasts = _forecasts(lake_reader, list(features))
-    out, figures, shares = {}, {}, {}
+    out, figures, measured, notes = {}, {}, {}, {}
     for day, current in features.items():
         days = tuple(reference_days(available, window, day))
         try:
             if not days:
                 raise InsufficientHistory(f"no feature partitions before {day} to compare with")
             if days not in references:
-                references[days] = with_predictions(
-                    lake_reader.read("features", "resource_hourly", list(days)),
-                    _forecasts(lake_reader, list(days)),
+                references[days] = _predictions(
+                    lake_reader, lake_reader.read("features", "resource_hourly", list(days)), days
                 )
-            of_day = None
-            if current_forecasts is not None:
-                of_day = current_forecasts.filter(pl.col("origin").dt.date().cast(pl.String) == day)
             with reports.writing("feature_drift", day) as html:
-                summary = measure_drift(references[days], with_predictions(current, of_day), html)
+                summary = measure_drift(
+                    references[days], _predictions(lake_reader, current, [day]), html
+                )
         except InsufficientHistory as exc:
             # a young deployment's first week: nothing to measure yet, which is no failure
             context.log.warning(f"drift not measured for {day}: {exc}")
             out[day] = DriftSummary(float("nan"), [], {}, 0, 0).as_frame()
-            figures[day], shares[day] = {NOT_MEASURED: str(exc)}, None
+            figures[day], measured[day] = {NOT_MEASURED: str(exc)}, None
             continue
         report = reports.target("feature_drift", day)
-        out[day], shares[day] = summary.as_frame(), summary.share
+        out[day], measured[day] = summary.as_frame(), summary.figures()
+        notes[day] = f"most moved metric: {summary.signal[0]}"
         figures[day] = _drift_figures(summary, days, report, reports.url(report))
         context.log.info(f"{day}: {summary.headline()}")
     yield dg.Output(out, metadata=_day_metadata(figures))
-    yield worst_day_result(FEATURE_DRIFT_SPEC, shares, monitoring_policy.drift(), "drift share")
+    yield worst_day_result(FEATURE_DRIFT_SPEC, measured, monitoring_policy.drift(), notes)
 
 
 @dg.asset(
     key=MODEL_PERFORMANCE,
     ins={"alerts": dg.AssetIn(ANOMALY_ALERTS)},
-    deps=[RESOURCE_FEATURES, DEMAND_MODEL],
+    deps=[RESOURCE_FEATURES, DEMAND_MODEL, COST_FEATURES, COST_MODEL],
     check_specs=[MODEL_PERFORMANCE_SPEC],
     description=(
         "Once a day's actuals are in: the champion demand forecaster's MAE on that day against "
-        "the naive baselines and its own training MAE; anomaly alerts against the simulator's "
-        "labels where a labels file exists."
+        "the naive baselines and its own training MAE; the same for the cost forecaster's "
+        "forecasts of the week before that fall on the day (`cost_*`); anomaly alerts against "
+        "the simulator's labels where a labels file exists."
     ),
     kinds={"lightgbm", "polars", "parquet"},
     **_MONITORING,
@@ -179,25 +201,30 @@ def model_performance(
         raise dg.Failure("demand_forecaster has no champion yet")
     booster = store.load("demand_forecaster", champion.version)
     history = read_with_history(context, lake_reader, RESOURCE_FEATURES, lookback_days(DEMAND))
+    cost_champion = store.by_alias(COST.name, CHAMPION)
+    cost_booster = store.load(COST.name, cost_champion.version) if cost_champion else None
+    cost_history = read_with_history(context, lake_reader, COST_FEATURES, due_lookback_days(COST))
     out, figures, ratios = {}, {}, {}
     for when in partition_days(context):
         day = when.isoformat()
-        metrics = demand_performance(
+        metrics = forecast_performance(
             booster, day_dataset(DEMAND, history, when), dict(champion.metrics)
         )
+        due = due_dataset(COST, cost_history, when)
+        if cost_champion is not None and due.frame.height:
+            cost = forecast_performance(cost_booster, due, dict(cost_champion.metrics))
+            metrics |= {f"cost_{k}": v for k, v in cost.items()}
         labels_file = landing.labels(when)
         if labels_file.exists():
             quality = alert_quality(alerts[day], read_labels(labels_file))
             metrics |= {f"alerts_{k}": v for k, v in quality.items()}
         row = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
         out[day] = pl.DataFrame([{**row, "model_version": champion.version}])
-        ratios[day] = float(row["skill_ratio_to_training"])
+        ratios[day] = {"skill_ratio": float(row["skill_ratio_to_training"])}
         figures[day] = {
             **row,
             "model_version": champion.version,
             "best_baseline": str(metrics.get("best_baseline")),
         }
     yield dg.Output(out, metadata=_day_metadata(figures))
-    yield worst_day_result(
-        MODEL_PERFORMANCE_SPEC, ratios, monitoring_policy.performance(), "skill ratio to training"
-    )
+    yield worst_day_result(MODEL_PERFORMANCE_SPEC, ratios, monitoring_policy.performance())

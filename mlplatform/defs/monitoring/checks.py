@@ -8,6 +8,7 @@ metadata names that day and `by_partition` lists every day's value.
 """
 
 from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 
@@ -23,7 +24,11 @@ PARTITION = "partition"
 FEATURE_DRIFT_SPEC = dg.AssetCheckSpec(
     FEATURE_DRIFT_CHECK,
     asset=FEATURE_DRIFT,
-    description="Share of drifted monitored columns against the WARN/ERROR thresholds.",
+    description=(
+        "The day's drift share (compared columns that drifted) and its signal drift (the "
+        "median distance of the most moved metric's columns) against their WARN/ERROR "
+        "thresholds: broad drift moves the first, a change confined to one metric the second."
+    ),
 )
 MODEL_PERFORMANCE_SPEC = dg.AssetCheckSpec(
     MODEL_PERFORMANCE_CHECK,
@@ -35,16 +40,21 @@ _RANK = {None: 0, "WARN": 1, "ERROR": 2}
 
 def worst_day_result(
     spec: dg.AssetCheckSpec,
-    values: Mapping[str, float | None],
-    thresholds: Thresholds,
-    what: str,
+    values: Mapping[str, Mapping[str, float] | None],
+    thresholds: Mapping[str, Thresholds],
+    notes: Mapping[str, str] | None = None,
 ) -> dg.AssetCheckResult:
-    """One result for the run's days (`None`: not measured that day): its worst day's."""
+    """One result for the run's days: its worst day's. `values`: per day, each figure
+    `thresholds` names (None: not measured that day); a day's severity is its worst figure's,
+    and the first figure is the check's `measured_value`. `notes`: a word on a day's figures."""
     measured = {day: v for day, v in values.items() if v is not None}
-    base = {
-        "warn_at": thresholds.warn,
-        "error_at": thresholds.error,
-        "by_partition": json_metadata(dict(values)),
+    primary = next(iter(thresholds))
+    base: dict[str, Any] = {
+        **{f"{name}_warn_at": th.warn for name, th in thresholds.items()},
+        **{f"{name}_error_at": th.error for name, th in thresholds.items()},
+        "by_partition": json_metadata(
+            {d: None if v is None else dict(v) for d, v in values.items()}
+        ),
     }
     if not measured:
         return dg.AssetCheckResult(
@@ -54,23 +64,34 @@ def worst_day_result(
             metadata={**base, "measured": False},
             description="not measured: too little history yet (see the asset's metadata)",
         )
-    day = max(measured, key=lambda d: (_RANK[thresholds.severity(measured[d])], measured[d], d))
-    value = measured[day]
-    severity = thresholds.severity(value)
-    metadata = {**base, MEASURED: value, PARTITION: day}
-    if severity is None:
+
+    def severity(day: str) -> str | None:
+        found = [thresholds[n].severity(measured[day][n]) for n in thresholds]
+        return max(found, key=lambda s: _RANK[s])
+
+    def closeness(day: str) -> float:  # how near the day's nearest figure is to its ERROR
+        return max(measured[day][n] / thresholds[n].error for n in thresholds)
+
+    day = max(measured, key=lambda d: (_RANK[severity(d)], closeness(d), d))
+    figures = measured[day]
+    level = severity(day)
+    said = ", ".join(f"{name} {figures[name]:.3g}" for name in thresholds)
+    if notes and notes.get(day):
+        said += f" ({notes[day]})"
+    metadata = {**base, **dict(figures), MEASURED: figures[primary], PARTITION: day}
+    if level is None:
         return dg.AssetCheckResult(
             asset_key=spec.asset_key,
             check_name=spec.name,
             passed=True,
             metadata=metadata,
-            description=f"{what} {value:.3g} ({day})",
+            description=f"{said} on {day}",
         )
     return dg.AssetCheckResult(
         asset_key=spec.asset_key,
         check_name=spec.name,
         passed=False,
-        severity=dg.AssetCheckSeverity.ERROR if severity == "ERROR" else dg.AssetCheckSeverity.WARN,
+        severity=dg.AssetCheckSeverity.ERROR if level == "ERROR" else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
-        description=f"{what} {value:.3g} on {day} reached the {severity} threshold",
+        description=f"{said} on {day} reached the {level} threshold",
     )

@@ -35,6 +35,12 @@ SERVICE_NAMES = {
 }
 TRANSFER_PRICE_PER_GB = 0.09
 ANOMALY_KINDS = ("spike", "level_shift", "slow_leak")
+# What changes from `drift_start` on, on the 40 % of resources it affects:
+#   mix     more load, a later daily peak and heavier requests (a traffic-mix change)
+#   level   more load only (1.5x), same daily shape
+#   shape   the daily peak 4 hours later and a weaker weekend dip, same mean load
+#   memory  memory use 20 points higher (a new release), traffic unchanged
+DRIFT_KINDS = ("mix", "level", "shape", "memory")
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class SimulationConfig:
     interval_minutes: int = 15
     anomaly_rate: float = 0.02
     drift_start: date | None = None
+    drift_kind: str = "mix"
     idle_share: float = 0.15  # over-provisioned resources, using 2-10 % of their capacity
 
     def __post_init__(self) -> None:
@@ -55,6 +62,8 @@ class SimulationConfig:
             raise ValueError("anomaly_rate must be within [0, 1]")
         if not 0 <= self.idle_share <= 1:
             raise ValueError("idle_share must be within [0, 1]")
+        if self.drift_kind not in DRIFT_KINDS:
+            raise ValueError(f"drift_kind must be one of {', '.join(DRIFT_KINDS)}")
 
 
 @dataclass(frozen=True)
@@ -168,13 +177,17 @@ def simulate_day(
     peak = catalog["peak_hour"].to_numpy()[:, None].astype(float)
     load = catalog["load"].to_numpy()[:, None]
     affected = catalog["drift_affected"].to_numpy()[:, None]
-    if drifted:
-        # Traffic mix change: affected resources carry more load and peak later in the day.
-        load = np.where(affected, np.minimum(load * 1.7, 0.95), load)
+    kind = config.drift_kind if drifted else None
+    if kind in ("mix", "level"):
+        load = np.where(affected, np.minimum(load * (1.7 if kind == "mix" else 1.5), 0.95), load)
+    if kind in ("mix", "shape"):
         peak = np.where(affected, peak + 4.0, peak)
     daily = 1.0 + 0.6 * np.cos(2 * np.pi * (hours[None, :] - peak) / 24.0)
     weekend = day.weekday() >= 5
-    weekly = catalog["weekend_factor"].to_numpy()[:, None] if weekend else 1.0
+    weekend_factor = catalog["weekend_factor"].to_numpy()[:, None]
+    if kind == "shape":
+        weekend_factor = np.where(affected, np.minimum(weekend_factor + 0.3, 1.0), weekend_factor)
+    weekly = weekend_factor if weekend else 1.0
     noise = catalog["noise"].to_numpy()[:, None] * rng.standard_normal((n, steps))
 
     events = [
@@ -190,15 +203,15 @@ def simulate_day(
     seconds = config.interval_minutes * 60
     requests = rng.poisson(rps * seconds).astype(float)
     cpu = np.clip(3.0 + 90.0 * rps / capacity + 2.0 * rng.standard_normal((n, steps)), 0, 100)
+    memory_base = catalog["memory_base"].to_numpy()[:, None]
+    if kind == "memory":
+        memory_base = np.where(affected, memory_base + 20.0, memory_base)
     memory = np.clip(
-        catalog["memory_base"].to_numpy()[:, None]
-        + 0.15 * cpu
-        + leak
-        + rng.normal(0, 1.5, (n, steps)),
+        memory_base + 0.15 * cpu + leak + rng.normal(0, 1.5, (n, steps)),
         0,
         100,
     )
-    bpr = catalog["bytes_per_request"].to_numpy()[:, None] * (1.5 if drifted else 1.0)
+    bpr = catalog["bytes_per_request"].to_numpy()[:, None] * (1.5 if kind == "mix" else 1.0)
     bpr = np.where(affected, bpr, catalog["bytes_per_request"].to_numpy()[:, None])
     network = requests * bpr + rng.uniform(1e5, 5e5, (n, steps))
     inbound = network * 0.35

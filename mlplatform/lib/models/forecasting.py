@@ -280,10 +280,18 @@ def evaluate(booster, dataset: Dataset) -> dict[str, Any]:
 def lookback_days(spec: ForecastSpec) -> int:
     """Days before an origin its model inputs read beyond the feature table's own row: the
     seasonal analogs and the momentum. Serving and monitoring read that much history."""
-    steps = max(spec.baselines.values(), default=0) + max(MOMENTUM_ROWS)
+    return _days_spanned(spec, max(spec.baselines.values(), default=0) + max(MOMENTUM_ROWS)) + 1
+
+
+def due_lookback_days(spec: ForecastSpec) -> int:
+    """Days before a day that `due_dataset` reads: the inputs of its longest forecast."""
+    return lookback_days(spec) + _days_spanned(spec, max(spec.horizons))
+
+
+def _days_spanned(spec: ForecastSpec, steps: int) -> int:
     amount, unit = int(spec.step[:-1]) * steps, spec.step[-1]
     minutes = {"m": 1, "h": 60, "d": 24 * 60}[unit] * amount
-    return math.ceil(minutes / (24 * 60)) + 1
+    return math.ceil(minutes / (24 * 60))
 
 
 def _origin_day(spec: ForecastSpec) -> pl.Expr:
@@ -309,6 +317,18 @@ def forecast_tables(
         _origin_day(spec).alias("_day"),
     ).with_columns(forecast=pl.Series(predict(booster, dataset)), model_version=pl.lit(version))
     return {day: table.filter(pl.col("_day") == day).drop("_day") for day in days}
+
+
+def due_dataset(spec: ForecastSpec, history: pl.DataFrame, day: date) -> Dataset:
+    """The forecasts made before `day` whose actuals fall on it (for a daily series, the
+    1..7-day forecasts of the week before), with their inputs from `history` (the day and
+    `due_lookback_days(spec)` before it)."""
+    since = day - timedelta(days=due_lookback_days(spec))
+    known = history.filter(_origin_day(spec).is_between(since, day))
+    dataset = build_dataset(known, spec)
+    due = pl.col("_target_time").cast(pl.Datetime("us", "UTC")).dt.date() == day
+    dataset.frame = dataset.frame.filter(due & (_origin_day(spec) < day))
+    return dataset
 
 
 def day_dataset(spec: ForecastSpec, history: pl.DataFrame, day: date) -> Dataset:

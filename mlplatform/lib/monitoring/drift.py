@@ -2,9 +2,11 @@
 
 What is compared: every numeric column of feature set v1 that a model reads (calendar
 columns move with the date alone and are left out), the segment columns (service, region)
-as categories, and the champion demand forecaster's outputs (`forecast_h{k}`) where they
-are given. The reference is the champion's training window, restricted to the same day of
-the week as the day measured: a Monday is compared with the window's Mondays, all 24 hours
+as categories, and the champions' outputs where they are given: the demand forecasts
+(`forecast_h{k}`) and the anomaly detector's alerts (`anomaly_alerts`, alerts per
+resource-hour, so a detector that starts firing on everything, or falls silent, moves it).
+The reference is the champion's training window, restricted to the same day of the week as
+the day measured: a Monday is compared with the window's Mondays, all 24 hours
 on both sides, so the daily and weekly cycles are in both and only a change of level, mix or
 shape moves a column.
 
@@ -17,6 +19,7 @@ Evidently is pandas-based and slow, so both sides are sampled to a bounded size 
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ NUM_METHOD, CAT_METHOD = "wasserstein", "jensenshannon"
 COLUMN_THRESHOLD = 0.1  # a column drifts above this distance
 SEGMENTS = ("service", "region")
 PREDICTION_PREFIX = "forecast_h"
+ALERTS = "anomaly_alerts"
 KEYS = ("resource_id", "ts")
 SETTLED = "request_count_lag_24h"  # present once a resource's 24-hour windows are full
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -66,6 +70,29 @@ class DriftSummary:
     segments: dict[str, float] = field(default_factory=dict)  # "service=RDS" -> drift share
     not_compared: dict[str, str] = field(default_factory=dict)  # column -> why
 
+    @property
+    def families(self) -> dict[str, float]:
+        """Median distance of each family's compared columns (`family`): how far a whole
+        signal moved. Noise lifts a column or two of a family; a change of the signal
+        itself lifts most of them."""
+        members: dict[str, list[float]] = {}
+        for column, score in self.scores.items():
+            members.setdefault(family(column), []).append(score)
+        return {name: statistics.median(v) for name, v in sorted(members.items())}
+
+    @property
+    def signal(self) -> tuple[str, float]:
+        """The metric whose columns moved most (`families`), and their median distance."""
+        metrics = {f: v for f, v in self.families.items() if f in RANGES}
+        if not metrics:
+            return "none", 0.0
+        name = max(metrics, key=lambda f: (metrics[f], f))
+        return name, metrics[name]
+
+    def figures(self) -> dict[str, float]:
+        """What the drift check compares with its thresholds."""
+        return {"drift_share": self.share, "signal_drift": self.signal[1]}
+
     def as_frame(self) -> pl.DataFrame:
         columns = sorted(set(self.scores) | set(self.missing))
         return pl.DataFrame(
@@ -92,6 +119,8 @@ class DriftSummary:
     def headline(self) -> str:
         """What moved, in one paragraph for the UI."""
         parts = [f"{len(self.drifted)} of {len(self.scores)} compared columns drifted"]
+        name, distance = self.signal
+        parts.append(f"the most moved metric: {name} (median distance {distance:.2f})")
         if self.drifted:
             top = sorted(self.drifted, key=lambda c: -self.scores[c])[:5]
             parts.append("most: " + ", ".join(f"{c} ({self.scores[c]:.2f})" for c in top))
@@ -115,8 +144,17 @@ class DriftSummary:
         return "; ".join(parts)
 
 
+def family(column: str) -> str:
+    """The signal a column is derived from: its base metric (`memory_utilization_p95_24h` ->
+    `memory_utilization`), `prediction`, `segment`, or `other` (cross-metric ratios). A change
+    confined to one metric moves most of its family and little else."""
+    if _kind(column) != "feature":
+        return _kind(column)
+    return next((m for m in RANGES if column == m or column.startswith(f"{m}_")), "other")
+
+
 def _kind(column: str) -> str:
-    if column.startswith(PREDICTION_PREFIX):
+    if column.startswith(PREDICTION_PREFIX) or column == ALERTS:
         return "prediction"
     return "segment" if column in SEGMENTS else "feature"
 
@@ -137,18 +175,36 @@ def reference_days(available: list[str], champion_window: str | None, day: str) 
     return before[-REFERENCE_DAYS:]
 
 
-def with_predictions(features: pl.DataFrame, forecasts: pl.DataFrame | None) -> pl.DataFrame:
-    """Feature rows with the demand forecasts made from them, one column per horizon
-    (`forecasts`: resource_id, origin, horizon, forecast, as serving writes them)."""
-    if forecasts is None or forecasts.is_empty():
-        return features
-    wide = forecasts.pivot(
-        on="horizon", index=["resource_id", "origin"], values="forecast", aggregate_function="mean"
-    )
-    wide = wide.rename({c: f"{PREDICTION_PREFIX}{c}" for c in wide.columns if c.isdigit()})
-    return features.join(
-        wide.rename({"origin": "ts"}), on=list(KEYS), how="left", maintain_order="left"
-    )
+def with_predictions(
+    features: pl.DataFrame,
+    forecasts: pl.DataFrame | None,
+    alerts: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Feature rows with what the champions made of them: the demand forecasts, one column
+    per horizon (`forecasts`: resource_id, origin, horizon, forecast, as serving writes them),
+    and the number of anomaly alerts on the resource in that hour (`alerts`: resource_id, ts,
+    one row per alert, as serving writes them; 0 where none fired). `alerts` is None where
+    the detector did not serve those days: the column is then left out, not filled with 0."""
+    out = features
+    if forecasts is not None and not forecasts.is_empty():
+        wide = forecasts.pivot(
+            on="horizon",
+            index=["resource_id", "origin"],
+            values="forecast",
+            aggregate_function="mean",
+        )
+        wide = wide.rename({c: f"{PREDICTION_PREFIX}{c}" for c in wide.columns if c.isdigit()})
+        out = out.join(
+            wide.rename({"origin": "ts"}), on=list(KEYS), how="left", maintain_order="left"
+        )
+    if alerts is not None:
+        hourly = alerts.group_by(
+            "resource_id", pl.col("ts").dt.truncate("1h").cast(out.schema["ts"])
+        ).agg(pl.len().cast(pl.Float64).alias(ALERTS))
+        out = out.join(hourly, on=list(KEYS), how="left", maintain_order="left").with_columns(
+            pl.col(ALERTS).fill_null(0.0)
+        )
+    return out
 
 
 def same_weekday(reference: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:

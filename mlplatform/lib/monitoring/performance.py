@@ -7,13 +7,14 @@ from typing import Any
 
 import polars as pl
 
-from mlplatform.lib.models.forecasting import DEMAND, Dataset, evaluate
+from mlplatform.lib.models.forecasting import Dataset, evaluate
 
 
-def demand_performance(booster, dataset: Dataset, training: dict[str, Any]) -> dict[str, Any]:
-    """MAE of a day's forecasts whose actuals are in (`forecasting.day_dataset`), against the
-    naive baselines, and relative to the model's own figures at training time (`training`:
-    its registered metrics, `mae` and `mae_relative_to_best_baseline` of the hold-out).
+def forecast_performance(booster, dataset: Dataset, training: dict[str, Any]) -> dict[str, Any]:
+    """MAE of a day's forecasts whose actuals are in (`forecasting.day_dataset` for demand,
+    `due_dataset` for cost), against the naive baselines, and relative to the model's own
+    figures at training time (`training`: its registered metrics, `mae` and
+    `mae_relative_to_best_baseline` of the hold-out).
 
     `skill_ratio_to_training` is what the performance check watches: the day's MAE relative
     to the best naive forecast of the same day, over the same at training time. A weekend or
@@ -23,7 +24,7 @@ def demand_performance(booster, dataset: Dataset, training: dict[str, Any]) -> d
     """
     if dataset.frame.is_empty():
         raise ValueError("no forecast has its actual yet in this data")
-    dataset = Dataset(dataset.frame, booster.feature_name(), DEMAND)
+    dataset = Dataset(dataset.frame, booster.feature_name(), dataset.spec)
     metrics = evaluate(booster, dataset)
     training_mae = float(training.get("mae", float("nan")))
     training_skill = float(training.get("mae_relative_to_best_baseline", float("nan")))
