@@ -16,8 +16,10 @@ from mlplatform.lib.models.training import SearchBudget
 FAST_DETECTOR = DetectorSettings(
     first_fit=200, residual_window=100, surprise_history=300, novelty_record=200, rounds=30
 )
+# Bounded by trials alone: a time limit hit on a busy machine would fit another model and
+# make the causality comparison fail on load, not on a leak.
 FAST_FORECAST = SeriesForecastSettings(
-    first_fit=300, budget=SearchBudget(trials=3, timeout_seconds=60)
+    first_fit=300, budget=SearchBudget(trials=3, timeout_seconds=3600)
 )
 
 

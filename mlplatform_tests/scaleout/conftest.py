@@ -228,8 +228,12 @@ def celery_workers(scaleout_env: dict[str, str], tmp_path: Path) -> Iterator[lis
     _purge_broker()
     workers: list[Worker] = []
     try:
+        # Names of their own: the broker drops a killed worker's exclusive queues only once
+        # it has seen the connection close, which a busy machine can delay past the next
+        # test's start (RESOURCE_LOCKED on `<name>@host.celery.pidbox`).
+        run = uuid.uuid4().hex[:8]
         for name in ("worker1", "worker2"):
-            workers.append(start_worker(name, scaleout_env, tmp_path))
+            workers.append(start_worker(f"{name}-{run}", scaleout_env, tmp_path))
         yield workers
     finally:
         for worker in workers:
