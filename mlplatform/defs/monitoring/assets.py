@@ -202,16 +202,20 @@ def model_performance(
     booster = store.load("demand_forecaster", champion.version)
     history = read_with_history(context, lake_reader, RESOURCE_FEATURES, lookback_days(DEMAND))
     cost_champion = store.by_alias(COST.name, CHAMPION)
-    cost_booster = store.load(COST.name, cost_champion.version) if cost_champion else None
-    cost_history = read_with_history(context, lake_reader, COST_FEATURES, due_lookback_days(COST))
+    cost_booster, cost_history = None, None
+    if cost_champion is not None:  # no champion, no forecasts of the week before to score
+        cost_booster = store.load(COST.name, cost_champion.version)
+        cost_history = read_with_history(
+            context, lake_reader, COST_FEATURES, due_lookback_days(COST)
+        )
     out, figures, ratios = {}, {}, {}
     for when in partition_days(context):
         day = when.isoformat()
         metrics = forecast_performance(
             booster, day_dataset(DEMAND, history, when), dict(champion.metrics)
         )
-        due = due_dataset(COST, cost_history, when)
-        if cost_champion is not None and due.frame.height:
+        due = due_dataset(COST, cost_history, when) if cost_history is not None else None
+        if due is not None and due.frame.height:
             cost = forecast_performance(cost_booster, due, dict(cost_champion.metrics))
             metrics |= {f"cost_{k}": v for k, v in cost.items()}
         labels_file = landing.labels(when)

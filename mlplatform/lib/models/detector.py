@@ -154,11 +154,7 @@ def _fit_rows(X: np.ndarray, y: np.ndarray, settings: DetectorSettings):
 
 def residuals(values: np.ndarray, timestamps: np.ndarray, booster, threads: int) -> np.ndarray:
     """One-step residuals in symlog space; a None booster expects the last value."""
-    target = one_step_target(values)
-    if booster is None:
-        return target
-    X = series_features(values, timestamps)
-    return target - booster.predict(X, num_threads=threads)
+    return next(residuals_of_many([(values, timestamps)], booster, threads))
 
 
 def residuals_of_many(
