@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 BLOCK = 512  # query rows per matrix product; fixed so that results never depend on length
 
@@ -24,6 +25,14 @@ def left_neighbour_distance(x: np.ndarray, m: int, history: int, start: int = 0)
     out = np.full(x.size, np.nan)
     if x.size < 2 * m:
         return out
+    # One BLAS thread: these products are small, and up to four runs share the cores; with
+    # BLAS's own threads spinning, four concurrent scorings ran 4x slower (docs/benchmarks.md).
+    with threadpool_limits(limits=1, user_api="blas"):
+        _fill_distances(out, x, m, history, start)
+    return out
+
+
+def _fill_distances(out: np.ndarray, x: np.ndarray, m: int, history: int, start: int) -> None:
     windows = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), m)
     squares = np.einsum("ij,ij->i", windows, windows)
     n = windows.shape[0]
@@ -49,7 +58,6 @@ def left_neighbour_distance(x: np.ndarray, m: int, history: int, start: int = 0)
             found, np.sqrt(np.maximum(nearest, 0.0)), np.nan
         )
     out[:start] = np.nan
-    return out
 
 
 def _excluded(first: int, lo: int, width: int, m: int, history: int) -> np.ndarray:
