@@ -1,7 +1,9 @@
 """The detector's shape-novelty and range signals on series built to show each case."""
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
+from mlplatform.lib.models import novelty as novelty_module
 from mlplatform.lib.models.detector import DetectorSettings, beyond_range, novelty
 from mlplatform.lib.models.novelty import BLOCK, left_neighbour_distance
 
@@ -23,6 +25,24 @@ def test_left_neighbour_distance_matches_brute_force_across_blocks():
     x = np.random.default_rng(3).normal(size=BLOCK + 300)
     fast = left_neighbour_distance(x, 8, history=200)
     np.testing.assert_allclose(fast, brute_force(x, 8, 200), rtol=1e-9, atol=1e-9)
+
+
+def test_the_search_runs_on_one_blas_thread_and_restores_the_callers(monkeypatch):
+    """Up to four runs share the cores: BLAS's own spinning threads made four concurrent
+    scorings 4x slower (docs/benchmarks.md), so the search's products use one thread."""
+    seen = []
+    search = novelty_module._fill_distances
+
+    def recording(*args):
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+        return search(*args)
+
+    monkeypatch.setattr(novelty_module, "_fill_distances", recording)
+    with threadpool_limits(limits=2, user_api="blas"):
+        left_neighbour_distance(np.random.default_rng(5).normal(size=200), 8, history=100)
+        after = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    assert seen and set(seen) == {1}
+    assert set(after) == {2}
 
 
 def test_left_neighbour_distance_is_causal():
