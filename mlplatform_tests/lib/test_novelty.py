@@ -29,7 +29,7 @@ def test_left_neighbour_distance_matches_brute_force_across_blocks():
 
 def test_the_search_runs_on_one_blas_thread_and_restores_the_callers(monkeypatch):
     """Up to four runs share the cores: BLAS's own spinning threads made four concurrent
-    scorings 4x slower (docs/benchmarks.md), so the search's products use one thread."""
+    scorings 3.4x slower (docs/benchmarks.md), so the search's products use one thread."""
     seen = []
     search = novelty_module._fill_distances
 

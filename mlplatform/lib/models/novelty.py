@@ -26,7 +26,7 @@ def left_neighbour_distance(x: np.ndarray, m: int, history: int, start: int = 0)
     if x.size < 2 * m:
         return out
     # One BLAS thread: these products are small, and up to four runs share the cores; with
-    # BLAS's own threads spinning, four concurrent scorings ran 4x slower (docs/benchmarks.md).
+    # BLAS's own threads spinning, four concurrent scorings ran 3.4x slower (docs/benchmarks.md).
     with threadpool_limits(limits=1, user_api="blas"):
         _fill_distances(out, x, m, history, start)
     return out
