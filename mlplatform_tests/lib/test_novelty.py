@@ -79,3 +79,18 @@ def test_beyond_range_grows_with_the_distance_past_every_earlier_value():
     assert r[5] == 0.0
     assert r[6] == 1.0 + 3.0 / 4.0  # 3 below a range of width 4
     assert r[7] == 0.0  # 0.1 above a range of width 7: within the tolerance
+
+
+def test_an_unsettled_start_sets_no_record_that_hides_a_later_new_shape():
+    """A series' first shapes have few earlier ones to resemble, so their distances are
+    large whatever they look like; counted in the record, they would hide a new shape for as
+    long as the record remembers them (most of a short series)."""
+    rng = np.random.default_rng(6)
+    t = np.arange(900)
+    x = 50 + 10 * np.sin(2 * np.pi * t / 48) + rng.normal(0, 0.3, t.size)
+    x[:150] += np.cumsum(rng.normal(0, 3, 150))  # the first 150 rows wander
+    x[700:712] += 3  # a step up for 12 rows, never seen before
+    settings = DetectorSettings()
+    score = novelty(x, settings)
+    assert score[700:724].max() > settings.novelty_threshold
+    assert score[300:690].max() < settings.novelty_threshold  # the regular rows stay quiet

@@ -4,12 +4,16 @@ import numpy as np
 import pytest
 
 from benchmarks.nab_scoring import corpus_score, score_file
+from mlplatform.lib.features.engineering import resource_hourly_features
 from mlplatform.lib.models.detector import DetectorSettings, score_causally
+from mlplatform.lib.models.forecasting import build_dataset
 from mlplatform.lib.models.series_forecast import (
     SeriesForecastSettings,
     forecast_errors,
     naive_forecasts,
     rolling_origin_forecast,
+    series_spec,
+    series_table,
 )
 from mlplatform.lib.models.training import SearchBudget
 
@@ -122,3 +126,11 @@ def test_nab_validation_score_holds(nab_validation_dir):
     files = load(nab_validation_dir, settings)
     assert len(files) == 24
     assert corpus_score([f.score(settings) for f in files]) > 63
+
+
+def test_a_half_hourly_series_tells_its_targets_half_hours_apart():
+    """At 30-minute steps, 14:00 and 14:30 are different times of day to forecast."""
+    values, ts = seasonal_series(n=200)
+    features = resource_hourly_features(series_table(values, ts))
+    dataset = build_dataset(features, series_spec(ts, 4))
+    assert dataset.frame["target_hour"].n_unique() == 48

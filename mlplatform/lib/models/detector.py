@@ -63,11 +63,12 @@ class DetectorSettings:
     residual_window: int = 400  # past residuals that normalise the current one
     surprise_window: int = 5  # recent normalised residuals averaged
     surprise_history: int = 1000  # past rows whose mean and spread they are compared with
-    surprise_threshold: float = 12.0  # standard errors above the past mean
+    surprise_threshold: float = 10.0  # standard errors above the past mean
     shape_length: int = 24  # rows in one shape
     novelty_record: int = 1000  # rows whose largest nearest-shape distance is the record
     novelty_history: int = 1000  # how far back a similar shape is looked for
     novelty_threshold: float = 0.55  # d / (d + record): 22 % beyond the recent record
+    novelty_min_candidates: int = 200  # earlier shapes searched before a d counts in a record
     range_history: int = 2000  # rows whose range a value must leave
     range_tolerance: float = 0.05  # beyond the range by 5 % of its width (HTM's NAB setting)
     suppress_hours: float = 8.0  # an alert silences the next ones of its burst this long
@@ -221,8 +222,17 @@ def novelty(values: np.ndarray, settings: DetectorSettings, valid_from: int = 0)
         settings.novelty_history,
         start=max(0, valid_from - m - settings.novelty_record),
     )
+    # A shape searched among few candidates is far from all of them: such a d would set a
+    # record no later shape could beat (in a short series, for most of its length).
+    candidates = np.arange(d.size) - 2 * m + 2
+    searched = np.where(candidates >= settings.novelty_min_candidates, d, np.nan)
     d_s = pl.Series(d).fill_nan(None)
-    record = d_s.shift(m).rolling_max(settings.novelty_record, min_samples=settings.min_history)
+    record = (
+        pl.Series(searched)
+        .fill_nan(None)
+        .shift(m)
+        .rolling_max(settings.novelty_record, min_samples=settings.min_history)
+    )
     return (d_s / (d_s + record + 1e-12)).fill_nan(None).fill_null(0.0).to_numpy()
 
 

@@ -178,7 +178,9 @@ def build_dataset(table: pl.DataFrame, spec: ForecastSpec, with_target: bool = T
             )
         parts.append(part.drop("_target_position"))
     frame = pl.concat(parts, how="diagonal_relaxed").with_columns(
-        target_hour=pl.col("_target_time").cast(pl.Datetime).dt.hour().cast(pl.Int8),
+        # fractional: at 30- or 5-minute steps the hour alone would merge distinct targets
+        target_hour=pl.col("_target_time").cast(pl.Datetime).dt.hour().cast(pl.Float64)
+        + pl.col("_target_time").cast(pl.Datetime).dt.minute() / 60,
         target_day_of_week=(pl.col("_target_time").cast(pl.Datetime).dt.weekday() - 1).cast(
             pl.Int8
         ),

@@ -1,0 +1,123 @@
+"""Short series made from the development files, to design the detector for short files
+without looking at the validation set.
+
+    .venv/bin/python -m benchmarks.nab_short
+
+Two emulations of each of the 15 development files, labelled with NAB's own window rule
+(10 % of the file's rows shared among its anomalies, centred on each):
+- coarse: the file averaged over `factor` rows so that about 1,600 rows remain (a slower
+  sampling rate, as realAdExchange's hourly files have);
+- cut: 1,600 consecutive rows around each labelled anomaly, the anomaly 65 % of the way in
+  (a short recording at the original rate, as realTraffic's are).
+Every figure this prints is a design figure: it is as tuned as the development score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks.nab_evaluation import DEFAULT_NAB, NabFile
+from benchmarks.nab_scoring import corpus_score
+from mlplatform.lib.models.detector import (
+    DetectorSettings,
+    causal_residuals,
+    rows_per_day,
+    signals,
+)
+
+ROWS = 1600
+ANOMALY_AT = 0.65
+
+
+def nab_windows(rows: int, anomalies: list[int]) -> list[tuple[int, int]]:
+    """NAB's labeller: a window of 10 % of the rows over the anomalies, centred on each."""
+    if not anomalies:
+        return []
+    half = int(0.10 * rows / len(anomalies)) // 2
+    return [(max(0, a - half), min(rows - 1, a + half)) for a in anomalies]
+
+
+def coarse(
+    values: np.ndarray, timestamps: np.ndarray, anomalies: list[int]
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    factor = max(2, round(values.size / ROWS))
+    n = values.size // factor * factor
+    means = values[:n].reshape(-1, factor).mean(axis=1)
+    return means, timestamps[:n:factor], sorted({a // factor for a in anomalies if a < n})
+
+
+def cuts(
+    values: np.ndarray, timestamps: np.ndarray, anomalies: list[int]
+) -> list[tuple[np.ndarray, np.ndarray, list[int]]]:
+    out, taken = [], set()
+    for a in anomalies:
+        start = min(max(0, a - int(ANOMALY_AT * ROWS)), max(0, values.size - ROWS))
+        if start in taken:
+            continue
+        taken.add(start)
+        inside = [b - start for b in anomalies if start <= b < start + ROWS]
+        out.append((values[start : start + ROWS], timestamps[start : start + ROWS], inside))
+    return out
+
+
+def emulated(nab: Path) -> list[tuple[str, np.ndarray, np.ndarray, list[int]]]:
+    labels = json.loads((nab / "combined_labels.json").read_text())
+    series = []
+    for name in sorted(labels):
+        frame = pl.read_csv(nab / name, try_parse_dates=True)
+        timestamps = frame["timestamp"].to_numpy().astype("datetime64[s]")
+        values = frame["value"].to_numpy().astype(np.float64)
+        marks = [np.datetime64(t.replace(" ", "T")) for t in labels[name]]
+        anomalies = [int(np.searchsorted(timestamps, t)) for t in marks]
+        series.append((f"coarse {name}", *coarse(values, timestamps, anomalies)))
+        for k, cut in enumerate(cuts(values, timestamps, anomalies)):
+            series.append((f"cut{k} {name}", *cut))
+    return series
+
+
+def load(nab: Path, settings: DetectorSettings) -> list[NabFile]:
+    files = []
+    for name, values, timestamps, anomalies in emulated(nab):
+        signal = signals(values, causal_residuals(values, timestamps, settings), settings)
+        spans = nab_windows(values.size, anomalies)
+        files.append(NabFile(name, spans, signal, rows_per_day(timestamps), values.size))
+    return files
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--nab", type=Path, default=DEFAULT_NAB, help="the development folder")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    settings = DetectorSettings()
+    files = load(args.nab, settings)
+    results = [f.score(settings) for f in files]
+    print("| series | rows | windows | detected | false positives | NAB score |")
+    print("|---|---|---|---|---|---|")
+    for f, s in zip(files, results, strict=True):
+        alone = f"{s.normalised():.1f}" if s.windows else f"n/a (raw {s.raw:.2f})"
+        print(
+            f"| {f.name} | {f.rows} | {s.windows} | {s.true_positives} | {s.false_positives} "
+            f"| {alone} |"
+        )
+    kinds = {"coarse": [], "cut": []}
+    for f, s in zip(files, results, strict=True):
+        kinds["coarse" if f.name.startswith("coarse") else "cut"].append(s)
+    print(
+        f"\nNAB score, short emulations of the development files: all {corpus_score(results):.1f}"
+        f", coarse {corpus_score(kinds['coarse']):.1f}, cut {corpus_score(kinds['cut']):.1f}"
+    )
+    print(f"({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
