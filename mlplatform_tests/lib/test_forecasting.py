@@ -19,7 +19,7 @@ from mlplatform.lib.models.forecasting import (
     forecast_tables,
     lookback_days,
 )
-from mlplatform.lib.models.training import fit_booster
+from mlplatform.lib.models.training import fit_booster, model_threads
 from mlplatform.lib.monitoring.performance import forecast_performance
 
 START, DAYS = date(2026, 1, 1), 16
@@ -117,3 +117,15 @@ def test_a_cost_regime_change_shows_in_the_cost_forecasters_accuracy(cost_model)
         booster, due_dataset(COST, _cost_features(45, jump_from=38), day), training
     )
     assert jumped["mae"] > 5 * steady["mae"]
+
+
+def test_model_threads_default_to_one_and_refuse_nonsense(monkeypatch):
+    """One OpenMP thread per fit unless the operator says otherwise: runs share the cores."""
+    monkeypatch.delenv("MLPLATFORM_MODEL_THREADS", raising=False)
+    assert model_threads() == 1
+    monkeypatch.setenv("MLPLATFORM_MODEL_THREADS", "4")
+    assert model_threads() == 4
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("MLPLATFORM_MODEL_THREADS", bad)
+        with pytest.raises(ValueError, match="MLPLATFORM_MODEL_THREADS"):
+            model_threads()

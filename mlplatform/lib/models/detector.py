@@ -30,7 +30,13 @@ import polars as pl
 
 from mlplatform.lib.models.forecasting import symlog
 from mlplatform.lib.models.novelty import left_neighbour_distance
-from mlplatform.lib.models.training import doubling, fit_booster, mae, subsample_indices
+from mlplatform.lib.models.training import (
+    DEFAULT_THREADS,
+    doubling,
+    fit_booster,
+    mae,
+    subsample_indices,
+)
 
 SIGNALS = ("surprise", "novelty", "beyond_range")
 PREDICT_BATCH_ROWS = 200_000  # rows of many series predicted at once (~20 MB of features)
@@ -74,7 +80,7 @@ class DetectorSettings:
     suppress_hours: float = 8.0  # an alert silences the next ones of its burst this long
     rounds: int = 80
     training_rows: int = 500_000  # fit() subsamples the pooled rows to this many
-    threads: int = 2
+    threads: int = DEFAULT_THREADS
 
     def memory(self, period: int) -> int:
         """Rows before row i that its signals read, for `period` rows per day."""

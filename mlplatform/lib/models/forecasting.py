@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from mlplatform.lib.models.training import (
+    DEFAULT_THREADS,
     SearchBudget,
     expanding_folds,
     fit_booster,
@@ -199,7 +200,7 @@ def build_dataset(table: pl.DataFrame, spec: ForecastSpec, with_target: bool = T
     return Dataset(frame, feature_names(table.drop("_row", strict=False), spec), spec)
 
 
-def predict(booster, dataset: Dataset, threads: int = 2) -> np.ndarray:
+def predict(booster, dataset: Dataset, threads: int = DEFAULT_THREADS) -> np.ndarray:
     """Forecasts on the original scale."""
     change = booster.predict(dataset.X, num_threads=threads)
     return symexp(symlog(dataset.current) + change)

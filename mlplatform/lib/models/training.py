@@ -10,10 +10,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Threads are always set explicitly. Where other work keeps the cores busy, export
-# OMP_WAIT_POLICY=passive before starting: spin-waiting OpenMP threads then run 5-10x slower.
-# On idle cores passive waiting itself costs 2-3x here, so it is not forced.
-DEFAULT_THREADS = max(1, min(2, os.cpu_count() or 1))
+
+def model_threads() -> int:
+    """`MLPLATFORM_MODEL_THREADS` (default 1): OpenMP threads per LightGBM fit or prediction.
+    Up to four runs share the cores, and two 2-thread fits on 2 cores each ran 15x slower than
+    alone (spin-waiting threads; docs/benchmarks.md), while one thread cost 1.0-1.4x alone.
+    Raise it only where one run has the machine to itself."""
+    text = os.environ.get("MLPLATFORM_MODEL_THREADS", "1")
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"MLPLATFORM_MODEL_THREADS must be a positive integer, got {text!r}")
+    return int(text)
+
+
+DEFAULT_THREADS = model_threads()
 
 
 @dataclass(frozen=True)
