@@ -56,9 +56,30 @@ class NabFile:
     period: int  # rows per day
     rows: int
 
+    @classmethod
+    def scanned(
+        cls,
+        name: str,
+        values: np.ndarray,
+        timestamps: np.ndarray,
+        spans: list[tuple[int, int]],
+        settings: DetectorSettings,
+    ) -> NabFile:
+        """The series' signals, computed once, as `mlplatform detect` computes them."""
+        signal = signals(values, causal_residuals(values, timestamps, settings), settings)
+        return cls(name, spans, signal, rows_per_day(timestamps), values.size)
+
     def score(self, settings: DetectorSettings) -> FileScore:
         flagged = combine(self.signal, settings, self.period).is_anomaly
         return score_file(flagged.tolist(), self.spans)
+
+    def cells(self, result: FileScore) -> str:
+        """rows | windows | detected | false positives | NAB score, for a Markdown table."""
+        alone = f"{result.normalised():.1f}" if result.windows else f"n/a (raw {result.raw:.2f})"
+        return (
+            f"{self.rows} | {result.windows} | {result.true_positives} | "
+            f"{result.false_positives} | {alone}"
+        )
 
 
 def load(nab: Path, settings: DetectorSettings) -> list[NabFile]:
@@ -68,9 +89,8 @@ def load(nab: Path, settings: DetectorSettings) -> list[NabFile]:
     for name in sorted(windows):
         frame = pl.read_csv(nab / name, try_parse_dates=True)
         timestamps, values = frame["timestamp"].to_numpy(), frame["value"].to_numpy()
-        signal = signals(values, causal_residuals(values, timestamps, settings), settings)
         spans = window_spans(timestamps, windows[name])
-        files.append(NabFile(name, spans, signal, rows_per_day(timestamps), values.size))
+        files.append(NabFile.scanned(name, values, timestamps, spans, settings))
     return files
 
 
@@ -113,9 +133,7 @@ def main() -> int:
     )
     print("|---|---|---|---|---|---|---")
     for f, s, c in zip(files, results, chosen, strict=True):
-        counts = f"{f.rows} | {s.windows} | {s.true_positives} | {s.false_positives}"
-        alone = f"{s.normalised():.1f}" if s.windows else f"n/a (raw {s.raw:.2f})"
-        print(f"| {f.name} | {counts} | {alone} | {c} |")
+        print(f"| {f.name} | {f.cells(s)} | {c} |")
     print(
         f"\nNAB score (standard profile), all {len(results)} files, default settings "
         f"(surprise {settings.surprise_threshold:g}, novelty {settings.novelty_threshold:g}): "

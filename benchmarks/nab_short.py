@@ -24,12 +24,7 @@ import polars as pl
 
 from benchmarks.nab_evaluation import DEFAULT_NAB, NabFile
 from benchmarks.nab_scoring import corpus_score
-from mlplatform.lib.models.detector import (
-    DetectorSettings,
-    causal_residuals,
-    rows_per_day,
-    signals,
-)
+from mlplatform.lib.models.detector import DetectorSettings
 
 ROWS = 1600
 ANOMALY_AT = 0.65
@@ -82,12 +77,10 @@ def emulated(nab: Path) -> list[tuple[str, np.ndarray, np.ndarray, list[int]]]:
 
 
 def load(nab: Path, settings: DetectorSettings) -> list[NabFile]:
-    files = []
-    for name, values, timestamps, anomalies in emulated(nab):
-        signal = signals(values, causal_residuals(values, timestamps, settings), settings)
-        spans = nab_windows(values.size, anomalies)
-        files.append(NabFile(name, spans, signal, rows_per_day(timestamps), values.size))
-    return files
+    return [
+        NabFile.scanned(name, values, timestamps, nab_windows(values.size, anomalies), settings)
+        for name, values, timestamps, anomalies in emulated(nab)
+    ]
 
 
 def main() -> int:
@@ -103,11 +96,7 @@ def main() -> int:
     print("| series | rows | windows | detected | false positives | NAB score |")
     print("|---|---|---|---|---|---|")
     for f, s in zip(files, results, strict=True):
-        alone = f"{s.normalised():.1f}" if s.windows else f"n/a (raw {s.raw:.2f})"
-        print(
-            f"| {f.name} | {f.rows} | {s.windows} | {s.true_positives} | {s.false_positives} "
-            f"| {alone} |"
-        )
+        print(f"| {f.name} | {f.cells(s)} |")
     kinds = {"coarse": [], "cut": []}
     for f, s in zip(files, results, strict=True):
         kinds["coarse" if f.name.startswith("coarse") else "cut"].append(s)

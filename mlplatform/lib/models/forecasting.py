@@ -178,13 +178,11 @@ def build_dataset(table: pl.DataFrame, spec: ForecastSpec, with_target: bool = T
                 .drop("_origin_analog")
             )
         parts.append(part.drop("_target_position"))
+    target_time = pl.col("_target_time").cast(pl.Datetime)
     frame = pl.concat(parts, how="diagonal_relaxed").with_columns(
         # fractional: at 30- or 5-minute steps the hour alone would merge distinct targets
-        target_hour=pl.col("_target_time").cast(pl.Datetime).dt.hour().cast(pl.Float64)
-        + pl.col("_target_time").cast(pl.Datetime).dt.minute() / 60,
-        target_day_of_week=(pl.col("_target_time").cast(pl.Datetime).dt.weekday() - 1).cast(
-            pl.Int8
-        ),
+        target_hour=target_time.dt.hour().cast(pl.Float64) + target_time.dt.minute() / 60,
+        target_day_of_week=(target_time.dt.weekday() - 1).cast(pl.Int8),
         _current=pl.col(spec.target),
         _baseline_last_value=pl.col(spec.target),
     )
