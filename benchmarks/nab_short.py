@@ -92,11 +92,10 @@ def emulated(nab: Path) -> list[tuple[str, np.ndarray, np.ndarray, list[int]]]:
         marks = [np.datetime64(t.replace(" ", "T")) for t in labels[name]]
         anomalies = [int(np.searchsorted(timestamps, t)) for t in marks]
         series.append((f"coarse {name}", *coarse(values, timestamps, anomalies)))
-        for kind, at in ANOMALY_AT.items():
-            for k, cut in enumerate(cuts(values, timestamps, anomalies, at)):
-                series.append((f"{kind}{k} {name}", *cut))
-        for k, cut in enumerate(gappy(values, timestamps, anomalies)):
-            series.append((f"gappy{k} {name}", *cut))
+        made = {kind: cuts(values, timestamps, anomalies, at) for kind, at in ANOMALY_AT.items()}
+        made["gappy"] = gappy(values, timestamps, anomalies)
+        for kind, parts in made.items():
+            series += [(f"{kind}{k} {name}", *part) for k, part in enumerate(parts)]
     return series
 
 
