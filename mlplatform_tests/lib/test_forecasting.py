@@ -58,6 +58,24 @@ def test_serving_inputs_carry_the_seasonal_analogs(features):
     assert np.isfinite(truth).all() and (dataset.frame["_target_time"].dt.date() == DAY).all()
 
 
+def test_demand_inputs_carry_the_recent_level(features):
+    """Each level input is the mean of the target's last k rows (symlog) against the current
+    level, from that series' own rows only."""
+    dataset = build_dataset(features, DEMAND)
+    assert DEMAND.level_rows and {f"level_{k}_rows" for k in DEMAND.level_rows} <= set(
+        dataset.features
+    )
+    k = DEMAND.level_rows[0]
+    one = features.filter(pl.col("resource_id") == features["resource_id"][0]).sort("ts")
+    level = np.log1p(one["request_count"].to_numpy()[: k + 30])
+    expected = [level[max(0, i - k + 1) : i + 1].mean() - level[i] for i in range(level.size)]
+    rows = dataset.frame.filter(
+        (pl.col("resource_id") == one["resource_id"][0]) & (pl.col("horizon") == 1)
+    ).sort("ts")
+    np.testing.assert_allclose(rows[f"level_{k}_rows"].to_numpy()[: level.size], expected)
+    assert rows[f"spread_{k}_rows"][0] is None  # one row has no spread
+
+
 def _cost_features(days: int, jump_from: int | None = None) -> pl.DataFrame:
     """Three account-service series with a weekly cycle and noise; ×2 from `jump_from` on."""
     rng = np.random.default_rng(3)

@@ -51,6 +51,9 @@ class ForecastSpec:
     # samples are not evenly spaced, "h ahead" is the h-th next sample (`step` then only
     # places the target's calendar features).
     by_row: bool = False
+    # The target's mean and spread over the last k rows, the mean against the current level:
+    # what a noisy series reverts to, which the last value and its momentum do not tell.
+    level_rows: tuple[int, ...] = ()
 
 
 DEMAND = ForecastSpec(
@@ -62,6 +65,7 @@ DEMAND = ForecastSpec(
     step="1h",
     baselines={"same_hour_yesterday": 24, "same_hour_last_week": 168},
     exclude=("service", "region", "namespace", "source_rows"),
+    level_rows=(12, 48, 192),
 )
 
 COST = ForecastSpec(
@@ -136,6 +140,14 @@ def build_dataset(table: pl.DataFrame, spec: ForecastSpec, with_target: bool = T
     table = table.sort(*spec.series, spec.time).with_columns(
         _row=pl.int_range(pl.len()).over(spec.series),
         **{f"change_{k}_rows": level - level.shift(k).over(spec.series) for k in MOMENTUM_ROWS},
+        **{
+            f"level_{k}_rows": level.rolling_mean(k, min_samples=1).over(spec.series) - level
+            for k in spec.level_rows
+        },
+        **{
+            f"spread_{k}_rows": level.rolling_std(k, min_samples=2).over(spec.series)
+            for k in spec.level_rows
+        },
     )
     position = _position(spec)
     values = table.select(*spec.series, position, pl.col(spec.target).alias("_y"))
@@ -280,8 +292,11 @@ def evaluate(booster, dataset: Dataset) -> dict[str, Any]:
 
 def lookback_days(spec: ForecastSpec) -> int:
     """Days before an origin its model inputs read beyond the feature table's own row: the
-    seasonal analogs and the momentum. Serving and monitoring read that much history."""
-    return _days_spanned(spec, max(spec.baselines.values(), default=0) + max(MOMENTUM_ROWS)) + 1
+    seasonal analogs, the momentum and the recent level. Serving and monitoring read that
+    much history."""
+    analogs = max(spec.baselines.values(), default=0) + max(MOMENTUM_ROWS)
+    reach = max((analogs, *spec.level_rows))
+    return _days_spanned(spec, reach) + 1
 
 
 def due_lookback_days(spec: ForecastSpec) -> int:
