@@ -73,7 +73,6 @@ def test_demand_inputs_carry_the_recent_level(features):
         (pl.col("resource_id") == one["resource_id"][0]) & (pl.col("horizon") == 1)
     ).sort("ts")
     np.testing.assert_allclose(rows[f"level_{k}_rows"].to_numpy()[: level.size], expected)
-    assert rows[f"spread_{k}_rows"][0] is None  # one row has no spread
 
 
 def _cost_features(days: int, jump_from: int | None = None) -> pl.DataFrame:

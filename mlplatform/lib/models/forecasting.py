@@ -51,8 +51,8 @@ class ForecastSpec:
     # samples are not evenly spaced, "h ahead" is the h-th next sample (`step` then only
     # places the target's calendar features).
     by_row: bool = False
-    # The target's mean and spread over the last k rows, the mean against the current level:
-    # what a noisy series reverts to, which the last value and its momentum do not tell.
+    # The target's mean over the last k rows against its current level: what a noisy series
+    # reverts to, which the last value and its momentum do not tell.
     level_rows: tuple[int, ...] = ()
 
 
@@ -142,10 +142,6 @@ def build_dataset(table: pl.DataFrame, spec: ForecastSpec, with_target: bool = T
         **{f"change_{k}_rows": level - level.shift(k).over(spec.series) for k in MOMENTUM_ROWS},
         **{
             f"level_{k}_rows": level.rolling_mean(k, min_samples=1).over(spec.series) - level
-            for k in spec.level_rows
-        },
-        **{
-            f"spread_{k}_rows": level.rolling_std(k, min_samples=2).over(spec.series)
             for k in spec.level_rows
         },
     )
