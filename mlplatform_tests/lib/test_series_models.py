@@ -152,12 +152,12 @@ def test_a_half_hourly_series_tells_its_targets_half_hours_apart():
     assert dataset.frame["target_hour"].n_unique() == 48
 
 
-def test_forecaster_beats_naive_on_noisy_development_files(nab_dir):
-    """Two noisy CPU series of the development files (`python -m benchmarks.forecast_evaluation
-    --file ...`; tuned figures): the recent-level inputs took them from 0.972 and 0.842 of the
-    best naive baseline's MAE to 0.763 and 0.752 (mean over h1..h4)."""
+def test_forecaster_beats_naive_on_a_noisy_development_file(nab_dir):
+    """A noisy CPU series of the development files (`python -m benchmarks.forecast_evaluation
+    --folder ../shared/data/nab`; a tuned figure): the recent-level inputs took it from 0.972
+    of the best naive baseline's MAE, no better than naive, to 0.763 (mean over h1..h4)."""
     from benchmarks.forecast_evaluation import relative_errors
 
-    for name, most in (("ec2_cpu_utilization_ac20cd", 0.82), ("rds_cpu_utilization_e47b3b", 0.8)):
-        ratios, _, _ = relative_errors(nab_dir / "realAWSCloudwatch" / f"{name}.csv", 4)
-        assert np.mean(ratios) < most, name
+    path = nab_dir / "realAWSCloudwatch" / "ec2_cpu_utilization_ac20cd.csv"
+    ratios, _, _ = relative_errors(path, 4)
+    assert np.mean(ratios) < 0.82
