@@ -66,12 +66,14 @@ def test_demand_inputs_carry_the_recent_level(features):
         dataset.features
     )
     k = DEMAND.level_rows[0]
-    one = features.filter(pl.col("resource_id") == features["resource_id"][0]).sort("ts")
+    # not the first series in order: its first rows must not average the previous one's last
+    second = sorted(features["resource_id"].unique())[1]
+    one = features.filter(pl.col("resource_id") == second).sort("ts")
     level = np.log1p(one["request_count"].to_numpy()[: k + 30])
     expected = [level[max(0, i - k + 1) : i + 1].mean() - level[i] for i in range(level.size)]
-    rows = dataset.frame.filter(
-        (pl.col("resource_id") == one["resource_id"][0]) & (pl.col("horizon") == 1)
-    ).sort("ts")
+    rows = dataset.frame.filter((pl.col("resource_id") == second) & (pl.col("horizon") == 1)).sort(
+        "ts"
+    )
     np.testing.assert_allclose(rows[f"level_{k}_rows"].to_numpy()[: level.size], expected)
 
 
