@@ -10,9 +10,13 @@ Emulations of each of the 15 development files, labelled with NAB's own window r
 - cut: 1,600 consecutive rows around each labelled anomaly, the anomaly 65 % of the way in
   (a short recording at the original rate, as realTraffic's are);
 - early: the same with the anomaly 25 % of the way in, just after NAB's 15 % probation;
-- gappy: cuts of 2,400 rows with a third of their rows dropped at random (irregular sampling).
-The coarse and cut figures are design figures, as tuned as the development score; early and
-gappy were added after the design was chosen and were scored once for it (docs/evaluation.md).
+- gappy: cuts of 2,400 rows with a third of their rows dropped at random (irregular sampling);
+- glitch: the cuts with a glitch early on, 3 rows far beyond the cut's range 10 % of the way in
+  (inside NAB's probation, so never scored itself): the largest values of the series come
+  before its anomaly.
+The coarse and cut figures are design figures, as tuned as the development score; early,
+gappy and glitch were added after the design was chosen and were scored for it, nothing
+chosen on them (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from mlplatform.lib.models.detector import DetectorSettings
 
 ROWS = 1600
 ANOMALY_AT = {"cut": 0.65, "early": 0.25}
-KINDS = ("coarse", *ANOMALY_AT, "gappy")
+KINDS = ("coarse", *ANOMALY_AT, "gappy", "glitch")
+GLITCH_AT, GLITCH_ROWS = 0.10, 3
 
 
 def nab_windows(rows: int, anomalies: list[int]) -> list[tuple[int, int]]:
@@ -82,6 +87,16 @@ def gappy(
     return out
 
 
+def glitch(values: np.ndarray) -> np.ndarray:
+    """The series with `GLITCH_ROWS` values as far above its 99th percentile as that is above
+    its 1st, `GLITCH_AT` of the way in."""
+    low, high = np.quantile(values, [0.01, 0.99])
+    out = values.copy()
+    at = int(GLITCH_AT * values.size)
+    out[at : at + GLITCH_ROWS] = high + (high - low)
+    return out
+
+
 def emulated(nab: Path) -> list[tuple[str, np.ndarray, np.ndarray, list[int]]]:
     labels = json.loads((nab / "combined_labels.json").read_text())
     series = []
@@ -94,6 +109,7 @@ def emulated(nab: Path) -> list[tuple[str, np.ndarray, np.ndarray, list[int]]]:
         series.append((f"coarse {name}", *coarse(values, timestamps, anomalies)))
         made = {kind: cuts(values, timestamps, anomalies, at) for kind, at in ANOMALY_AT.items()}
         made["gappy"] = gappy(values, timestamps, anomalies)
+        made["glitch"] = [(glitch(v), t, inside) for v, t, inside in made["cut"]]
         for kind, parts in made.items():
             series += [(f"{kind}{k} {name}", *part) for k, part in enumerate(parts)]
     return series
