@@ -36,8 +36,9 @@ def _failures(instance: dg.DagsterInstance) -> list[CheckFailure]:
     failures = []
     for key, model in WATCHED.items():
         record = instance.get_latest_asset_check_evaluation_record(key)
+        # while a check runs, its latest record holds the "planned" event, not an evaluation
         evaluation = record.evaluation if record else None
-        if record is None or evaluation is None or evaluation.passed:
+        if not isinstance(evaluation, dg.AssetCheckEvaluation) or evaluation.passed:
             continue
         measured = evaluation.metadata.get(MEASURED)
         day = evaluation.metadata.get(PARTITION)  # the run's worst day
