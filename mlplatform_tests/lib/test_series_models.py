@@ -121,14 +121,16 @@ def test_nab_short_emulation_score_holds(nab_dir):
     """Short series made from the development files (`python -m benchmarks.nab_short`): the
     design for short files was chosen on the coarse and cut ones (tuned: 67.8 and 66.8); the
     early-anomaly, gappy and early-glitch ones were scored for that design (64.5,
-    67.0 and 54.0: the glitch is what the design misses, docs/evaluation.md)."""
+    67.0 and 54.0: the glitch is what the design misses, docs/evaluation.md). The coarse kind
+    scores 65.0 on some machines of the project's kind with the same code, lock file and
+    data (docs/evaluation.md): its bound holds the lower figure."""
     from benchmarks.nab_short import kind_scores, load
 
     settings = DetectorSettings()
     files = load(nab_dir, settings)
     assert len(files) == 140
     scores = kind_scores(files, [f.score(settings) for f in files])
-    assert scores["coarse"] > 67
+    assert scores["coarse"] > 64.5
     assert scores["cut"] > 66
     assert scores["early"] > 64
     assert scores["gappy"] > 66
