@@ -50,6 +50,24 @@ def test_detector_is_causal():
     assert ((full >= 0) & (full <= 1)).all()
 
 
+def test_detector_alerts_do_not_move_with_last_place_changes():
+    """Machines differ in the last bits of a rolling spread or a logarithm. A sparse series
+    (mostly zeros, as disk writes or key rotations are) turned such differences into other
+    alerts until features and targets were rounded (`detector.DECIMALS`): 1e-15 relative
+    changes here moved 1-3 of its 5 alerts."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    ts = np.datetime64("2026-01-01T00:00") + np.arange(n) * np.timedelta64(5, "m")
+    busy = ((np.arange(n) % 288) > 96) & ((np.arange(n) % 288) < 216)
+    fires = rng.random(n) < np.where(busy, 0.3, 0.05)
+    values = np.where(fires, np.round(rng.gamma(2.0, 0.5, n), 3), 0.0)
+    alerts = score_causally(values, ts).is_anomaly
+    assert alerts.sum() >= 3
+    for seed in range(3):
+        nudged = values * (1 + 1e-15 * np.random.default_rng(seed).standard_normal(n))
+        np.testing.assert_array_equal(score_causally(nudged, ts).is_anomaly, alerts)
+
+
 def test_detector_finds_an_injected_spike_without_flooding():
     """On a steady level (a wandering one sets new records, which the range signal reports)."""
     rng = np.random.default_rng(1)
@@ -105,25 +123,25 @@ def test_nab_scoring_rules():
 
 def test_nab_development_score_holds(nab_dir):
     """The default detector on the 15 development files its design was chosen on (a tuned
-    figure): 73.5, above the issue's 70, also when each file's thresholds are chosen on the
-    other files' labels only (docs/evaluation.md: `python -m benchmarks.nab_evaluation`)."""
+    figure): 70.3, above the issue's 70, and 67.2 when each file's thresholds are chosen on
+    the other files' labels only (docs/evaluation.md: `python -m benchmarks.nab_evaluation`).
+    Copies nudged far below any metric's precision score 69.9-73.8: one borderline window."""
     from benchmarks.nab_evaluation import leave_one_file_out, load
 
     settings = DetectorSettings()
     files = load(nab_dir, settings)
     assert len(files) == 15
-    assert corpus_score([f.score(settings) for f in files]) > 73
+    assert corpus_score([f.score(settings) for f in files]) > 70
     held_out, _ = leave_one_file_out(files, settings)
-    assert held_out > 72
+    assert held_out > 67
 
 
 def test_nab_short_emulation_score_holds(nab_dir):
     """Short series made from the development files (`python -m benchmarks.nab_short`): the
-    design for short files was chosen on the coarse and cut ones (tuned: 67.8 and 66.8); the
-    early-anomaly, gappy and early-glitch ones were scored for that design (64.5,
-    67.0 and 54.0: the glitch is what the design misses, docs/evaluation.md). The coarse kind
-    scores 65.0 on some machines of the project's kind with the same code, lock file and
-    data (docs/evaluation.md): its bound holds the lower figure."""
+    design for short files was chosen on the coarse and cut ones (tuned: 65.0 and 66.8; the
+    coarse kind scored 67.8 on an earlier machine, before features were rounded); the
+    early-anomaly, gappy and early-glitch ones were scored for that design (64.5, 67.0 and
+    53.9: the glitch is what the design misses, docs/evaluation.md)."""
     from benchmarks.nab_short import kind_scores, load
 
     settings = DetectorSettings()
@@ -138,14 +156,14 @@ def test_nab_short_emulation_score_holds(nab_dir):
 
 
 def test_nab_validation_score_holds(nab_validation_dir):
-    """The 24 validation files, never tuned on: the measured 62.9 must not fall (the issue's
-    target is 75; docs/evaluation.md says what is missing)."""
+    """The 24 validation files, never tuned on: the measured 62.6 must not fall (the issue's
+    target is 75; docs/evaluation.md says what is missing; nudged copies score 61.1-65.1)."""
     from benchmarks.nab_evaluation import load
 
     settings = DetectorSettings()
     files = load(nab_validation_dir, settings)
     assert len(files) == 24
-    assert corpus_score([f.score(settings) for f in files]) > 62.5
+    assert corpus_score([f.score(settings) for f in files]) > 62
 
 
 def test_a_half_hourly_series_tells_its_targets_half_hours_apart():

@@ -52,6 +52,14 @@ FEATURES = (
     "hour",
     "day_of_week",
 )
+# Features and targets are rounded to this many decimals of symlog units (a millionth of the
+# value above 1, an absolute 1e-6 below: a series whose whole range is under ~1e-4 loses
+# resolution). Without it, last-place differences between machines' floating-point
+# libraries (the rolling spread of a flat stretch is 0 on one, ~1e-8 on another: a square
+# root of rounding error) change the model's bins and split ties, and with them which alerts
+# fire: on a NAB file with 9 alerts, 1e-15 relative changes to its values changed 2-9 alert
+# rows (docs/evaluation.md).
+DECIMALS = 6
 PARAMS = {
     "objective": "huber",
     "learning_rate": 0.1,
@@ -129,13 +137,13 @@ def series_features(values: np.ndarray, timestamps: np.ndarray) -> np.ndarray:
     ts = pl.Series(timestamps).cast(pl.Datetime("us"))
     columns["hour"] = (ts.dt.hour().cast(pl.Float64) + ts.dt.minute() / 60).to_numpy()
     columns["day_of_week"] = ts.dt.weekday().cast(pl.Float64).to_numpy()
-    return np.column_stack([columns[n] for n in FEATURES]).astype(np.float64)
+    return np.round(np.column_stack([columns[n] for n in FEATURES]).astype(np.float64), DECIMALS)
 
 
 def one_step_target(values: np.ndarray) -> np.ndarray:
     """The change of symlog(value) from the previous row; NaN on the first."""
     z = symlog(values.astype(np.float64))
-    return z - np.concatenate([[np.nan], z[:-1]])
+    return np.round(z - np.concatenate([[np.nan], z[:-1]]), DECIMALS)
 
 
 def fit(series: Sequence[tuple[np.ndarray, np.ndarray]], settings: DetectorSettings):
