@@ -9,6 +9,12 @@ thresholds are chosen from a small grid on the other files' labels only, then th
 scored with them. The design itself was chosen on these files, so neither figure is unseen.
 The validation files only check a finished design: no labels there choose anything, and no
 leave-one-out runs on them.
+
+    .venv/bin/python -m benchmarks.nab_evaluation --perturbed 6   # and 6 nudged copies
+
+`--perturbed N` first scores N copies of the files with every value multiplied by
+1 + 1e-6 x noise: the detector is refitted on each, and the spread of their scores says how
+far apart two figures must be to mean anything.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ from mlplatform.lib.models.detector import (
 
 DEFAULT_NAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
 VALIDATION_NAB = DEFAULT_NAB.with_name("nab-validation")
+# A relative change far below any metric's precision: the detector's model is refitted on
+# each nudged copy, and the spread of the scores is how much a figure means (`--perturbed`).
+NUDGE = 1e-6
 GRID = {"surprise_threshold": (6.0, 8.0, 10.0, 12.0, 15.0), "novelty_threshold": (0.5, 0.55, 0.6)}
 
 
@@ -82,13 +91,17 @@ class NabFile:
         )
 
 
-def load(nab: Path, settings: DetectorSettings) -> list[NabFile]:
-    """Every labelled file with its signals, computed once (thresholds apply afterwards)."""
+def load(nab: Path, settings: DetectorSettings, nudge_seed: int | None = None) -> list[NabFile]:
+    """Every labelled file with its signals, computed once (thresholds apply afterwards).
+    With `nudge_seed`, each value is first multiplied by 1 + NUDGE x a standard normal draw."""
     windows = json.loads((nab / "combined_windows.json").read_text())
+    rng = None if nudge_seed is None else np.random.default_rng(nudge_seed)
     files = []
     for name in sorted(windows):
         frame = pl.read_csv(nab / name, try_parse_dates=True)
         timestamps, values = frame["timestamp"].to_numpy(), frame["value"].to_numpy()
+        if rng is not None:
+            values = values * (1 + NUDGE * rng.standard_normal(values.size))
         spans = window_spans(timestamps, windows[name])
         files.append(NabFile.scanned(name, values, timestamps, spans, settings))
     return files
@@ -112,6 +125,22 @@ def leave_one_file_out(files: list[NabFile], base: DetectorSettings) -> tuple[fl
     return corpus_score(held_out), chosen
 
 
+def print_perturbed(folder: Path, settings: DetectorSettings, copies: int) -> None:
+    scores = []
+    for seed in range(1, copies + 1):
+        results = [f.score(settings) for f in load(folder, settings, nudge_seed=seed)]
+        scores.append(corpus_score(results))
+        found = sum(r.true_positives for r in results)
+        false = sum(r.false_positives for r in results)
+        print(
+            f"nudged copy {seed}: {scores[-1]:.1f} ({found} windows found, {false} false positives)"
+        )
+    print(
+        f"{copies} nudged copies: median {np.median(scores):.1f}, "
+        f"min {min(scores):.1f}, max {max(scores):.1f}\n"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -120,10 +149,20 @@ def main() -> int:
     parser.add_argument(
         "--validation", action="store_true", help=f"score {VALIDATION_NAB} (no leave-one-out)"
     )
+    parser.add_argument(
+        "--perturbed",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"also score N copies with every value nudged by a relative {NUDGE:g}",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     settings = DetectorSettings()
-    files = load(VALIDATION_NAB if args.validation else args.nab, settings)
+    folder = VALIDATION_NAB if args.validation else args.nab
+    if args.perturbed:
+        print_perturbed(folder, settings, args.perturbed)
+    files = load(folder, settings)
     results = [f.score(settings) for f in files]
     held_out, chosen = (None, [""] * len(files))
     if not args.validation:
