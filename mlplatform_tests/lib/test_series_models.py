@@ -54,7 +54,7 @@ def test_detector_alerts_do_not_move_with_last_place_changes():
     """Machines differ in the last bits of a rolling spread or a logarithm. A sparse series
     (mostly zeros, as disk writes or key rotations are) turned such differences into other
     alerts until features and targets were rounded (`detector.DECIMALS`): 1e-15 relative
-    changes here moved 1-3 of its 5 alerts."""
+    changes here altered 1-3 alert rows (of 5 alerts) before the rounding."""
     rng = np.random.default_rng(0)
     n = 4000
     ts = np.datetime64("2026-01-01T00:00") + np.arange(n) * np.timedelta64(5, "m")
