@@ -17,7 +17,8 @@ from mlplatform_tests.scaleout.deployment import (
     write_history,
 )
 
-pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
+# one RabbitMQ queue serves every Celery test: they run one at a time, on one xdist worker
+pytestmark = [pytest.mark.scaleout, pytest.mark.slow, pytest.mark.xdist_group("celery")]
 
 HISTORY = date(2026, 1, 1)
 DAY = "2026-01-15"

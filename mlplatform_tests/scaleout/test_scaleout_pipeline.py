@@ -23,7 +23,8 @@ from mlplatform_tests.scaleout.deployment import (
     write_history,
 )
 
-pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
+# one RabbitMQ queue serves every Celery test: they run one at a time, on one xdist worker
+pytestmark = [pytest.mark.scaleout, pytest.mark.slow, pytest.mark.xdist_group("celery")]
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ ASSET_KEYS = [
     "monitoring / model_performance",
 ]
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# on one xdist worker: they share one session's webserver
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 
 def test_catalog_and_lineage_show_every_asset(page):
