@@ -40,7 +40,7 @@ from mlplatform.lib.ingest.raw import ingest
 from mlplatform.lib.ingest.simulator import read_labels
 from mlplatform.lib.models.detector import DetectorSettings
 from mlplatform.lib.models.detector_tables import alerts_by_day, history_days
-from mlplatform.lib.models.forecasting import COST, DEMAND, day_dataset, forecast_tables
+from mlplatform.lib.models.forecasting import COST, DEMAND, day_dataset
 from mlplatform.lib.models.promotion import train_and_challenge, train_and_challenge_anomaly
 from mlplatform.lib.models.registry import CHAMPION, Registry
 from mlplatform.lib.models.training import SearchBudget
@@ -51,6 +51,7 @@ from mlplatform.lib.monitoring.drift import (
     with_predictions,
 )
 from mlplatform.lib.monitoring.performance import alert_quality, forecast_performance
+from mlplatform.lib.serving.forecasts import served_forecasts
 from mlplatform.lib.serving.recommendations import rightsizing
 
 # TrainingConfig's defaults, as the platform trains with them
@@ -140,34 +141,27 @@ def train_models(lake: Lake, registry: Registry, days: list[date]) -> None:
 def serve_and_monitor(
     lake: Lake, registry: Registry, landing: Path, reports: Path, days: list[date]
 ) -> None:
-    models = {}
-    for name in ("demand_forecaster", "cost_forecaster", "anomaly_detector"):
-        champion = registry.by_alias(name, CHAMPION)
-        assert champion is not None, name
-        models[name] = (champion, registry.load(name, champion.version))
-    anomaly_meta = registry.metadata("anomaly_detector", models["anomaly_detector"][0].version)
-    demand_meta = registry.metadata("demand_forecaster", models["demand_forecaster"][0].version)
+    detector = registry.by_alias("anomaly_detector", CHAMPION)
+    assert detector is not None
+    anomaly_meta = registry.metadata("anomaly_detector", detector.version)
+    demand = registry.by_alias("demand_forecaster", CHAMPION)  # None: naive serves, unscored
+    demand_booster = registry.load(DEMAND.name, demand.version) if demand else None
+    demand_meta = registry.metadata(DEMAND.name, demand.version) if demand else {}
     available = [d.isoformat() for d in days]
     settings = DetectorSettings(**anomaly_meta["settings"])
     since = days[0] - timedelta(days=history_days(settings))
     span = [k for k in available if k >= since.isoformat()]
     alerts_of_day, _ = alerts_by_day(
-        lake.read("clean/metrics_hourly", span), days, models["anomaly_detector"][1], settings
-    )
-    anomaly_version = pl.lit(f"anomaly_detector/{models['anomaly_detector'][0].version}")
-    resource_history = lake.read("features/resource_hourly", available)
-    demand_version = f"demand_forecaster/{models['demand_forecaster'][0].version}"
-    demand_of_day = forecast_tables(
-        DEMAND, resource_history, days, models["demand_forecaster"][1], demand_version
-    )
-    cost_version = f"cost_forecaster/{models['cost_forecaster'][0].version}"
-    cost_of_day = forecast_tables(
-        COST,
-        lake.read("features/cost_daily", available),
+        lake.read("clean/metrics_hourly", span),
         days,
-        models["cost_forecaster"][1],
-        cost_version,
+        registry.load("anomaly_detector", detector.version),
+        settings,
     )
+    anomaly_version = pl.lit(f"anomaly_detector/{detector.version}")
+    resource_history = lake.read("features/resource_hourly", available)
+    demand_of_day = served_forecasts(registry, DEMAND, resource_history, days).tables
+    cost_history = lake.read("features/cost_daily", available)
+    cost_of_day = served_forecasts(registry, COST, cost_history, days).tables
     references: dict[tuple[str, ...], pl.DataFrame] = {}
     for day in days:
         key = day.isoformat()
@@ -181,15 +175,19 @@ def serve_and_monitor(
         lake.write(
             "serving/cost_recommendations", key, rightsizing(resource, demand, clean_cost_day)
         )
-        champion, booster = models["demand_forecaster"]
-        performance = forecast_performance(
-            booster, day_dataset(DEMAND, resource_history, day), dict(champion.metrics)
-        )
+        performance = {}
+        if demand is not None:
+            performance = forecast_performance(
+                demand_booster, day_dataset(DEMAND, resource_history, day), dict(demand.metrics)
+            )
         labels = landing / "labels" / f"{key}.json"
         if labels.exists():
             performance |= alert_quality(alerts, read_labels(labels))
         row = {k: v for k, v in performance.items() if isinstance(v, int | float)}
-        lake.write("monitoring/model_performance", key, pl.DataFrame([row]))
+        version = demand.version if demand else None
+        lake.write(
+            "monitoring/model_performance", key, pl.DataFrame([{**row, "model_version": version}])
+        )
         ref_days = tuple(reference_days(available, demand_meta.get("training_window"), key))
         try:
             if not ref_days:

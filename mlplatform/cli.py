@@ -245,7 +245,11 @@ def cmd_models(args: argparse.Namespace) -> int:
             for v in versions:
                 metrics = ", ".join(
                     f"{k}={v.metrics[k]:.4g}"
-                    for k in ("mae", "mae_relative_to_best_baseline")
+                    for k in (
+                        "mae",
+                        "mae_relative_to_best_baseline",
+                        "mae_relative_to_naive_fallback",
+                    )
                     if k in v.metrics
                 )
                 aliases = ", ".join(v.aliases) or "-"

@@ -1,6 +1,8 @@
-"""Models end to end: train all three on simulated partitions, register, promote, score a
-partition, refuse a worse challenger, roll back, refuse a tampered model file."""
+"""Models end to end: train all three on simulated partitions, register, promote only what
+beats naive, serve a partition (naive where nothing did), refuse a worse challenger, roll back,
+refuse a tampered model file."""
 
+import shutil
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,7 +22,10 @@ from mlplatform.lib.models.training import SearchBudget, fit_booster
 from mlplatform.resources.build import local_resources
 from mlplatform.resources.monitoring import MonitoringPolicy
 
+# the module's tests share one trained deployment: one xdist worker builds it once
+pytestmark = pytest.mark.xdist_group("trained_models")
 DAYS = [date(2026, 1, 1) + timedelta(days=i) for i in range(10)]
+HAND_PROMOTED = "promoted by hand in the test"
 QUICK = {
     "training_days": 9,
     "min_training_days": 3,
@@ -59,6 +64,9 @@ def trained(tmp_path_factory) -> Path:
     }
     result = _run(root, models, config=ops)
     assert result.success
+    # Nine days are too few for either forecaster to beat naive (asserted below); a person
+    # promotes the demand forecaster by hand, so the tests can serve and score a model too.
+    _registry(root).promote("demand_forecaster", 1, reason=HAND_PROMOTED)
     return root
 
 
@@ -66,15 +74,22 @@ def _registry(root: Path):
     return local_resources(root)["registry"].open()
 
 
-def test_three_models_registered_and_promoted(trained: Path):
+def test_three_models_registered_and_promoted_only_if_they_beat_naive(trained: Path):
     registry = _registry(trained)
     for name in ("demand_forecaster", "cost_forecaster", "anomaly_detector"):
-        champion = registry.by_alias(name, CHAMPION)
-        assert champion is not None and champion.version == 1
         meta = registry.metadata(name, 1)
         last = DAYS[-2] if name == "anomaly_detector" else DAYS[-1]  # it keeps a day to compare
         assert meta["training_window"] == f"{DAYS[1]}..{last}"
         assert len(meta["sha256"]) == 64 and meta["dagster_run_id"]
+    assert registry.by_alias("anomaly_detector", CHAMPION).version == 1
+    for name in ("demand_forecaster", "cost_forecaster"):
+        meta = registry.metadata(name, 1)
+        # the decision at registration: more error than the naive forecast, not promoted
+        assert meta["metrics"]["mae_relative_to_naive_fallback"] > 1
+        assert "does not beat the naive forecast" in meta["promotion"]
+    assert registry.by_alias("cost_forecaster", CHAMPION) is None
+    assert "challenger" in registry.get("cost_forecaster", 1).aliases
+    assert registry.get("demand_forecaster", 1).tags["promotion_reason"] == HAND_PROMOTED
     demand = registry.get("demand_forecaster", 1)
     # Nine days hold one weekend with a week of history behind it: enough to beat the
     # short-memory baselines; the weekly one needs more (see docs/benchmarks.md, 28 days).
@@ -95,6 +110,21 @@ def test_serving_partition_names_the_model_version(trained: Path):
     assert (forecasts["forecast"] >= 0).all() and forecasts.height == 15 * 24 * 4
     cost = pl.read_parquet(trained / "lake" / "serving" / "cost_forecasts" / f"{day}.parquet")
     assert set(cost["horizon"]) == set(range(1, 8))
+    # no cost champion: the naive forecast the model lost to serves, here the same day a week
+    # before the target
+    fallback = _registry(trained).metadata("cost_forecaster", 1)["metrics"]["naive_fallback"]
+    assert fallback == "same_day_last_week"
+    assert cost["model_version"].unique().to_list() == ["naive/same_day_last_week"]
+    series = ["sub_account_id", "service_name", "billing_currency"]
+    daily = pl.concat(
+        pl.read_parquet(p)
+        for p in sorted((trained / "lake" / "features" / "cost_daily").glob("*.parquet"))
+    ).select(*series, pl.col("date").alias("week_before"), "billed_cost")
+    matched = cost.with_columns(week_before=pl.col("target_time") - timedelta(days=7)).join(
+        daily, on=[*series, "week_before"]
+    )
+    assert matched.height == cost.height > 0
+    assert np.allclose(matched["forecast"], matched["billed_cost"])
     alerts = pl.read_parquet(trained / "lake" / "serving" / "anomaly_alerts" / f"{day}.parquet")
     assert alerts.height > 0, "the simulated day has anomalies: some must raise an alert"
     assert alerts["model_version"].unique().to_list() == ["anomaly_detector/1"]
@@ -118,13 +148,18 @@ def test_worse_challenger_is_not_promoted_then_rollback(trained: Path, monkeypat
     # Crippled: one boosting round on shuffled targets.
     rows = np.random.default_rng(0).permutation(dataset.frame.height)
     crippled_booster = fit_booster(dataset.X, dataset.y[rows], {}, 1, dataset.features, 2)
-    crippled = replace(
-        good, booster=crippled_booster, metrics={**good.metrics, "mae": 10 * good.metrics["mae"]}
-    )
+    # as if it had beaten naive: the champion is what it must lose to
+    metrics = {
+        **good.metrics,
+        "mae": 10 * good.metrics["mae"],
+        "mae_relative_to_naive_fallback": 0.5,
+    }
+    crippled = replace(good, booster=crippled_booster, metrics=metrics)
     outcome = challenge(
         registry, DEMAND, dataset, crippled, margin=0.02, metadata={"dagster_run_id": "test"}
     )
     assert not outcome.decision.promote
+    assert "does not beat champion" in outcome.decision.reason
     assert outcome.decision.champion_score is not None
     assert registry.by_alias("demand_forecaster", CHAMPION).version == 1
     assert "challenger" in outcome.version.aliases
@@ -152,14 +187,18 @@ def test_tampered_model_is_refused(trained: Path):
 
 def test_models_command(trained: Path, monkeypatch, capsys):
     monkeypatch.setenv("MLPLATFORM_DATA_DIR", str(trained))
-    assert main(["models", "list", "cost_forecaster"]) == 0
-    assert "cost_forecaster v1 [champion]" in capsys.readouterr().out
-    assert main(["models", "rollback", "cost_forecaster"]) == 2
+    assert main(["models", "list", "anomaly_detector"]) == 0
+    assert "anomaly_detector v1 [champion]" in capsys.readouterr().out
+    assert main(["models", "rollback", "anomaly_detector"]) == 2
     assert "replaced no earlier champion" in capsys.readouterr().err
+    assert main(["models", "list", "cost_forecaster"]) == 0
+    assert "cost_forecaster v1 [challenger]" in capsys.readouterr().out
+    assert main(["models", "rollback", "cost_forecaster"]) == 2
+    assert "has no champion to roll back" in capsys.readouterr().err
     assert main(["models", "promote", "cost_forecaster", "99"]) == 2
 
 
-def test_model_performance_scores_the_champion_and_the_alerts(trained: Path):
+def test_model_performance_scores_the_champions_and_the_alerts(trained: Path, tmp_path: Path):
     day = DAYS[-1].isoformat()
     selection = dg.AssetSelection.assets(["serving", "anomaly_alerts"]) | dg.AssetSelection.assets(
         ["monitoring", "model_performance"]
@@ -177,9 +216,20 @@ def test_model_performance_scores_the_champion_and_the_alerts(trained: Path):
     assert check.passed == (ratio < MonitoringPolicy().performance_warn_ratio)
     assert performance["model_version"][0] == 1
     assert "alerts_recall" in performance.columns  # the simulator wrote a labels file for the day
-    # the cost champion's forecasts of the week before that fall on the day, once each
+    # no cost champion: its naive forecasts are not scored
+    assert not [c for c in performance.columns if c.startswith("cost_")]
+
+    # with one (promoted by hand in a copy of the deployment), the cost champion's forecasts
+    # of the week before that fall on the day are scored, once each
+    copy = tmp_path / "deployment"
+    shutil.copytree(trained, copy)
+    _registry(copy).promote("cost_forecaster", 1, reason=HAND_PROMOTED)
+    assert _run(copy, selection, day).success
+    performance = pl.read_parquet(
+        copy / "lake" / "monitoring" / "model_performance" / f"{day}.parquet"
+    )
     accounts_services = pl.read_parquet(
-        trained / "lake" / "features" / "cost_daily" / f"{day}.parquet"
+        copy / "lake" / "features" / "cost_daily" / f"{day}.parquet"
     )
     assert performance["cost_scored_forecasts"][0] == accounts_services.height * 7
     assert performance["cost_mae"][0] > 0 and performance["cost_skill_ratio_to_training"][0] > 0

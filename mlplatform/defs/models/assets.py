@@ -128,6 +128,8 @@ def _forecaster(spec: ForecastSpec, source: dg.AssetKey, description: str):
                 "smape": float(metrics["smape"]),
                 "mae_relative_to_best_baseline": float(metrics["mae_relative_to_best_baseline"]),
                 "best_baseline": str(metrics["best_baseline"]),
+                "mae_relative_to_naive_fallback": float(metrics["mae_relative_to_naive_fallback"]),
+                "naive_fallback": str(metrics["naive_fallback"]),
                 "cv_mae": float(metrics["cv_mae"]),
                 "training_window": f"{days[0]}..{days[-1]}",
                 "training_days": len(days),

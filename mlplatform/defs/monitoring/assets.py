@@ -182,7 +182,8 @@ def feature_drift(
         "Once a day's actuals are in: the champion demand forecaster's MAE on that day against "
         "the naive baselines and its own training MAE; the same for the cost forecaster's "
         "forecasts of the week before that fall on the day (`cost_*`); anomaly alerts against "
-        "the simulator's labels where a labels file exists."
+        "the simulator's labels where a labels file exists. A forecaster without a champion "
+        "(none has beaten naive yet, so serving is naive) is not scored."
     ),
     kinds={"lightgbm", "polars", "parquet"},
     **_MONITORING,
@@ -197,9 +198,11 @@ def model_performance(
 ) -> Iterator[dg.Output[Days] | dg.AssetCheckResult]:
     store = registry.open()
     champion = store.by_alias("demand_forecaster", CHAMPION)
-    if champion is None:
-        raise dg.Failure("demand_forecaster has no champion yet")
-    booster = store.load("demand_forecaster", champion.version)
+    booster = None
+    if champion is None:  # serving is naive until a model beats it: nothing of ours to score
+        context.log.warning("demand_forecaster has no champion: its forecasts are not scored")
+    else:
+        booster = store.load("demand_forecaster", champion.version)
     history = read_with_history(context, lake_reader, RESOURCE_FEATURES, lookback_days(DEMAND))
     cost_champion = store.by_alias(COST.name, CHAMPION)
     cost_booster, cost_history = None, None
@@ -211,9 +214,11 @@ def model_performance(
     out, figures, ratios = {}, {}, {}
     for when in partition_days(context):
         day = when.isoformat()
-        metrics = forecast_performance(
-            booster, day_dataset(DEMAND, history, when), dict(champion.metrics)
-        )
+        metrics = {}
+        if booster is not None:
+            metrics = forecast_performance(
+                booster, day_dataset(DEMAND, history, when), dict(champion.metrics)
+            )
         due = due_dataset(COST, cost_history, when) if cost_history is not None else None
         if due is not None and due.frame.height:
             cost = forecast_performance(cost_booster, due, dict(cost_champion.metrics))
@@ -223,11 +228,14 @@ def model_performance(
             quality = alert_quality(alerts[day], read_labels(labels_file))
             metrics |= {f"alerts_{k}": v for k, v in quality.items()}
         row = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
-        out[day] = pl.DataFrame([{**row, "model_version": champion.version}])
-        ratios[day] = {"skill_ratio": float(row["skill_ratio_to_training"])}
+        version = champion.version if champion is not None else None
+        out[day] = pl.DataFrame([{**row, "model_version": version}])
+        ratios[day] = None
+        if "skill_ratio_to_training" in row:
+            ratios[day] = {"skill_ratio": float(row["skill_ratio_to_training"])}
         figures[day] = {
             **row,
-            "model_version": champion.version,
+            "model_version": version if version is not None else "none (naive serves)",
             "best_baseline": str(metrics.get("best_baseline")),
         }
     yield dg.Output(out, metadata=_day_metadata(figures))

@@ -25,10 +25,10 @@ from mlplatform.lib.models.forecasting import (
     COST,
     DEMAND,
     ForecastSpec,
-    forecast_tables,
     lookback_days,
 )
 from mlplatform.lib.models.registry import CHAMPION
+from mlplatform.lib.serving.forecasts import served_forecasts
 from mlplatform.lib.serving.recommendations import rightsizing
 from mlplatform.resources.models import LakeReader, ModelRegistry
 
@@ -48,11 +48,16 @@ def _forecasts(
     lake_reader: LakeReader,
     registry: ModelRegistry,
 ) -> Days:
-    champion, booster, _ = _champion(registry, spec.name)
-    version = f"{spec.name}/{champion.version}"
     history = read_with_history(context, lake_reader, source, lookback_days(spec))
-    tables = forecast_tables(spec, history, partition_days(context), booster, version)
-    return {day.isoformat(): table for day, table in tables.items()}
+    try:
+        served = served_forecasts(registry.open(), spec, history, partition_days(context))
+    except LookupError as exc:
+        raise dg.Failure(str(exc)) from exc
+    if not served.champion:
+        context.log.warning(
+            f"{spec.name} has no champion (no model has beaten naive yet): serving {served.by}"
+        )
+    return {day.isoformat(): table for day, table in served.tables.items()}
 
 
 _SERVING = {

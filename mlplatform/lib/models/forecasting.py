@@ -8,6 +8,7 @@ Forecasts map back as symlog⁻¹(symlog(y_t) + prediction).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -316,18 +317,50 @@ def forecast_tables(
     """Every horizon's forecast from every row of each day in `days`, from a feature table
     holding those days and `lookback_days(spec)` before them: series, origin, horizon, target
     time, forecast and the model version that made it."""
+
+    def by_model(dataset: Dataset) -> np.ndarray:
+        return predict(booster, Dataset(dataset.frame, booster.feature_name(), spec))
+
+    return _tables(spec, history, days, by_model, version)
+
+
+NAIVE = "naive"  # the model_version prefix of forecasts no model made
+
+
+def naive_forecast_tables(
+    spec: ForecastSpec, history: pl.DataFrame, days: list[date], baseline: str
+) -> dict[date, pl.DataFrame]:
+    """`forecast_tables` by the naive forecast `baseline` ("last_value" or one of the spec's
+    seasonal baselines; the last value where a series is younger than its season), for when
+    no model has beaten it. Rows name `naive/<baseline>` as their model version."""
+    if baseline not in ("last_value", *spec.baselines):
+        raise ValueError(f"{spec.name} has no naive baseline {baseline!r}")
+
+    def by_baseline(dataset: Dataset) -> np.ndarray:
+        values = baselines(dataset)[baseline]
+        return np.where(np.isnan(values), dataset.current.astype(np.float64), values)
+
+    return _tables(spec, history, days, by_baseline, f"{NAIVE}/{baseline}")
+
+
+def _tables(
+    spec: ForecastSpec,
+    history: pl.DataFrame,
+    days: list[date],
+    forecaster: Callable[[Dataset], np.ndarray],
+    version: str,
+) -> dict[date, pl.DataFrame]:
     since = min(days) - timedelta(days=lookback_days(spec))
     span = history.filter(_origin_day(spec).is_between(since, max(days)))
     dataset = build_dataset(span, spec, with_target=False)
     dataset.frame = dataset.frame.filter(_origin_day(spec).is_in(days))
-    dataset.features = booster.feature_name()
     table = dataset.frame.select(
         *spec.series,
         pl.col(spec.time).alias("origin"),
         "horizon",
         pl.col("_target_time").alias("target_time"),
         _origin_day(spec).alias("_day"),
-    ).with_columns(forecast=pl.Series(predict(booster, dataset)), model_version=pl.lit(version))
+    ).with_columns(forecast=pl.Series(forecaster(dataset)), model_version=pl.lit(version))
     return {day: table.filter(pl.col("_day") == day).drop("_day") for day in days}
 
 

@@ -3,6 +3,7 @@ promote only if better by the margin. Plain functions over the registry."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from mlplatform.lib.models.forecasting import (
     train,
 )
 from mlplatform.lib.models.registry import (
+    CHALLENGER,
     CHAMPION,
     ModelVersion,
     PromotionDecision,
@@ -56,6 +58,16 @@ def champion_score(registry: Registry, spec: ForecastSpec, recent: Dataset) -> f
     return float(evaluate(booster, Dataset(recent.frame, features, spec))["mae"])
 
 
+def naive_fallback(registry: Registry, name: str) -> str | None:
+    """The naive forecast to serve for a forecaster without a champion: the one its latest
+    challenger was measured against and did not beat; None where nothing was trained yet."""
+    challenger = registry.by_alias(name, CHALLENGER)
+    if challenger is None:
+        return None
+    metrics = registry.metadata(name, challenger.version).get("metrics", {})
+    return str(metrics.get("naive_fallback", "last_value"))
+
+
 def register_and_decide(
     registry: Registry,
     name: str,
@@ -88,7 +100,12 @@ def challenge(
 ) -> Outcome:
     recent = holdout(dataset, trained)
     incumbent = champion_score(registry, spec, recent)
-    decision = decide_promotion(float(trained.metrics["mae"]), incumbent, margin)
+    decision = decide_promotion(
+        float(trained.metrics["mae"]),
+        incumbent,
+        margin,
+        naive_ratio=float(trained.metrics.get("mae_relative_to_naive_fallback", math.nan)),
+    )
     version = register_and_decide(
         registry,
         spec.name,

@@ -41,16 +41,30 @@ class PromotionDecision:
 
 
 def decide_promotion(
-    challenger_score: float, champion_score: float | None, margin: float
+    challenger_score: float,
+    champion_score: float | None,
+    margin: float,
+    naive_ratio: float | None = None,
 ) -> PromotionDecision:
     """Promote when there is no champion, or the challenger's error is at least `margin`
-    (a fraction) below the champion's on the same data. Lower scores are better."""
+    (a fraction) below the champion's on the same data. Lower scores are better.
+
+    `naive_ratio` (forecasters): the challenger's error over that of the naive forecast
+    serving falls back to. One that does not beat naive (a ratio of 1 or more, or none
+    measured) is never promoted, not even as the first champion: naive would serve better."""
+
+    def refuse(reason: str) -> PromotionDecision:
+        return PromotionDecision(False, challenger_score, champion_score, margin, reason)
+
+    if math.isnan(challenger_score):
+        return refuse("challenger score is NaN")
+    if naive_ratio is not None and not naive_ratio < 1:
+        return refuse(
+            f"challenger {challenger_score:.4g} does not beat the naive forecast "
+            f"(error ratio {naive_ratio:.3g})"
+        )
     if champion_score is None:
         return PromotionDecision(True, challenger_score, None, margin, "no champion yet")
-    if math.isnan(challenger_score):
-        return PromotionDecision(
-            False, challenger_score, champion_score, margin, "challenger score is NaN"
-        )
     bar = champion_score * (1 - margin)
     if challenger_score < bar:
         return PromotionDecision(
@@ -61,13 +75,9 @@ def decide_promotion(
             f"challenger {challenger_score:.4g} beats champion {champion_score:.4g} "
             f"by more than {margin:.0%}",
         )
-    return PromotionDecision(
-        False,
-        challenger_score,
-        champion_score,
-        margin,
+    return refuse(
         f"challenger {challenger_score:.4g} does not beat champion {champion_score:.4g} "
-        f"by {margin:.0%}",
+        f"by {margin:.0%}"
     )
 
 

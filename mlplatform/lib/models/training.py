@@ -89,7 +89,8 @@ def smape(y: np.ndarray, pred: np.ndarray) -> float:
 def forecast_metrics(
     y: np.ndarray, pred: np.ndarray, baselines: Mapping[str, np.ndarray]
 ) -> dict[str, float]:
-    """MAE, sMAPE, each naive baseline's MAE, and MAE relative to the best baseline."""
+    """MAE, sMAPE, each naive baseline's MAE, MAE relative to the best baseline, and (where
+    `last_value` is one of `baselines`) relative to the naive forecast serving would use."""
     metrics = {"mae": mae(y, pred), "smape": smape(y, pred)}
     scores = {}
     for name, values in baselines.items():
@@ -105,6 +106,19 @@ def forecast_metrics(
         metrics["best_baseline"] = best  # type: ignore[assignment]
         metrics["mae_relative_to_best_baseline"] = (
             model_mae / baseline_mae if baseline_mae else float("nan")
+        )
+    if "last_value" in baselines:
+        # What serving falls back to without a champion: a baseline where it has a value, the
+        # last value where the series is younger than its season. Unlike the figures above,
+        # scored on every row, as it would serve them.
+        last = baselines["last_value"]
+        filled = {n: np.where(np.isnan(v), last, v) for n, v in baselines.items()}
+        fallback = min(filled, key=lambda n: mae(y, filled[n]))
+        fallback_mae = mae(y, filled[fallback])
+        metrics["naive_fallback"] = fallback  # type: ignore[assignment]
+        metrics["mae_naive_fallback"] = fallback_mae
+        metrics["mae_relative_to_naive_fallback"] = (
+            metrics["mae"] / fallback_mae if fallback_mae else float("nan")
         )
     return metrics
 
