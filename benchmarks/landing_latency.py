@@ -4,7 +4,7 @@ today's folder its anomaly alert and the forecasts from it are in serving.
     .venv/bin/python -m benchmarks.landing_latency [--days 9] [--resources 50] [--probes 3]
 
 A temporary deployment gets D closed days and today's hours up to the first probe, and the
-real daemon catches up, trains its champions and measures drift (the ninth day is the first
+real daemon catches up, trains its models and measures drift (the ninth day is the first
 with a same-weekday reference, hence 9 days; printed, not part of the latency). Then each
 probe lands one complete hour as a new file, as the CloudWatch poller does, with a spike in
 one resource's request_count (another resource each probe), and the script waits for:
@@ -94,7 +94,7 @@ def main() -> int:
                 "catch-up",
             )
             print(
-                f"{args.days} days x {args.resources} resources caught up, champions trained and "
+                f"{args.days} days x {args.resources} resources caught up, models trained and "
                 f"today served in {time.monotonic() - started:.0f} s"
             )
             resources = metrics["resource_id"].unique().sort()

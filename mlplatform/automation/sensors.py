@@ -185,7 +185,8 @@ def build_first_training_sensor(interval_seconds: int) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Trains each model that has no champion yet once its input has "
-            f"{min_days} materialized partitions (min_training_days)."
+            f"{min_days} materialized partitions (min_training_days); a forecaster refused "
+            "for not beating naive tries again each time its input gains a partition."
         ),
     )
     def first_training_sensor(
@@ -204,16 +205,21 @@ def build_first_training_sensor(interval_seconds: int) -> dg.SensorDefinition:
         }
         store = registry.open()
         with_champion = {m for m in MODEL_INPUTS if store.by_alias(m, CHAMPION) is not None}
-        due = first_trainings(input_days, with_champion, min_days)
+        # the input's partition count at each model's last attempt
+        attempted: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+        due = first_trainings(input_days, with_champion, min_days, attempted)
         if not due:
             waiting = {m: d for m, d in input_days.items() if m not in with_champion}
             return dg.SkipReason(
-                f"no model waits for its first training (partitions of its input: {waiting})"
+                f"no model waits for its first training (partitions of its input: {waiting}; "
+                f"at the last attempt: {attempted})"
                 if waiting
                 else "every model has a champion"
             )
         days = min(input_days[m] for m in due)
+        attempted |= {m: input_days[m] for m in due}
         return dg.SensorResult(
+            cursor=json.dumps(attempted, sort_keys=True),
             run_requests=[
                 dg.RunRequest(
                     # one attempt per model set and amount of data: a failed first training is
@@ -225,7 +231,7 @@ def build_first_training_sensor(interval_seconds: int) -> dg.SensorDefinition:
                         "mlplatform/model": ",".join(due),
                     },
                 )
-            ]
+            ],
         )
 
     return first_training_sensor

@@ -14,6 +14,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from mlplatform.lib.models.promotion import naive_fallback
+from mlplatform.lib.models.registry import CHAMPION, Registry
 from mlplatform.lib.monitoring.coverage import not_built
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,3 +131,15 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     drift = pl.read_parquet(data / "lake" / "monitoring" / "feature_drift" / f"{days[-1]}.parquet")
     kinds = dict(drift.select("column", "kind").iter_rows())
     assert kinds.get("forecast_h1") == kinds.get("anomaly_alerts") == "prediction", kinds
+    # each forecaster's champion serves; where none has beaten naive yet, the naive forecast
+    registry = Registry(f"sqlite:///{data / 'mlflow.db'}", str(data / "models"))
+    # trained once: a forecaster refused for not beating naive waits for another day's data
+    assert [v.version for v in registry.versions()] == [1, 1, 1], registry.versions()
+    for name, table in (
+        ("demand_forecaster", "demand_forecasts"),
+        ("cost_forecaster", "cost_forecasts"),
+    ):
+        served = pl.read_parquet(data / "lake" / "serving" / table / f"{days[-1]}.parquet")
+        champion = registry.by_alias(name, CHAMPION)
+        by = f"{name}/{champion.version}" if champion else f"naive/{naive_fallback(registry, name)}"
+        assert served["model_version"].unique().to_list() == [by], name

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from mlplatform.lib.models.registry import Registry
 from mlplatform.lib.monitoring.coverage import DAILY_TABLES, missing_partitions, not_built
 
 DAYS = ["2026-01-01", "2026-01-02"]
@@ -26,3 +27,10 @@ def test_not_built_names_the_lake_first_then_the_report_and_the_registry(tmp_pat
     report.parent.mkdir(parents=True)
     report.write_text("<html>")
     assert not_built(tmp_path, DAYS) == ["the model registry"]
+    registry = Registry(f"sqlite:///{tmp_path / 'mlflow.db'}", str(tmp_path / "models"))
+    # a champion, and a challenger refused for not beating naive: both models are trained
+    registry.promote("anomaly_detector", registry.register("anomaly_detector", "m", {}, {}).version)
+    registry.register("cost_forecaster", "m", {}, {})
+    assert not_built(tmp_path, DAYS) == ["a trained demand_forecaster"]
+    registry.register("demand_forecaster", "m", {}, {})
+    assert not_built(tmp_path, DAYS) == []

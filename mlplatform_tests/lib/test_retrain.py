@@ -49,3 +49,9 @@ def test_first_training_waits_for_enough_partitions_and_only_without_a_champion(
     assert first_trainings(days, set(), 7) == ["anomaly_detector", "demand_forecaster"]
     assert first_trainings(days, {"demand_forecaster"}, 7) == ["anomaly_detector"]
     assert first_trainings(days, set(days), 7) == []
+    # refused on 7 and 9 days (not better than naive): again only once another day lands
+    attempted = {"demand_forecaster": 7, "anomaly_detector": 9}
+    assert first_trainings(days, set(), 7, attempted) == []
+    assert first_trainings({**days, "demand_forecaster": 8}, set(), 7, attempted) == [
+        "demand_forecaster"
+    ]

@@ -35,8 +35,9 @@ MODELS = ("demand_forecaster", "cost_forecaster", "anomaly_detector")
 
 def not_built(data: Path, days: Sequence[str]) -> list[str]:
     """What a local deployment under `data` still lacks for `days`: partitions of every daily
-    table, the last day's drift report, then a champion of each model; empty when caught up."""
-    from mlplatform.lib.models.registry import CHAMPION, Registry
+    table, the last day's drift report, then a trained version of each model (a champion, or
+    a challenger refused for not beating naive); empty when caught up."""
+    from mlplatform.lib.models.registry import CHALLENGER, CHAMPION, Registry
 
     missing = missing_partitions(data / "lake", days)
     if not (data / "reports" / "feature_drift" / f"{days[-1]}.html").exists():
@@ -46,4 +47,8 @@ def not_built(data: Path, days: Sequence[str]) -> list[str]:
     if not (data / "mlflow.db").exists():
         return ["the model registry"]
     registry = Registry(f"sqlite:///{data / 'mlflow.db'}", str(data / "models"))
-    return [f"champion of {m}" for m in MODELS if registry.by_alias(m, CHAMPION) is None]
+    return [
+        f"a trained {m}"
+        for m in MODELS
+        if registry.by_alias(m, CHAMPION) is None and registry.by_alias(m, CHALLENGER) is None
+    ]

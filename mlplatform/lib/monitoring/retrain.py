@@ -4,6 +4,7 @@ for the same model within the cooldown. Plain data in, plain decisions out."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -76,12 +77,18 @@ def decide(
 
 
 def first_trainings(
-    input_days: dict[str, int], with_champion: set[str], min_days: int
+    input_days: dict[str, int],
+    with_champion: set[str],
+    min_days: int,
+    attempted: Mapping[str, int] | None = None,
 ) -> list[str]:
-    """Models that have never had a champion and whose input now has `min_days` partitions:
-    these train on their own. Any later retrain is `decide`'s call or the schedule's."""
+    """Models without a champion whose input now has `min_days` partitions and more than at
+    their last first-training attempt (`attempted`: the partition count then): these train on
+    their own. A model refused for not beating naive tries again once another day has landed,
+    not on the same data. Any later retrain is `decide`'s call or the schedule's."""
+    attempted = attempted or {}
     return sorted(
         model
         for model, days in input_days.items()
-        if model not in with_champion and days >= min_days
+        if model not in with_champion and days >= min_days and days > attempted.get(model, 0)
     )
