@@ -7,7 +7,12 @@ from datetime import date
 
 import polars as pl
 
-from mlplatform.lib.models.forecasting import ForecastSpec, forecast_tables, naive_forecast_tables
+from mlplatform.lib.models.forecasting import (
+    NAIVE,
+    ForecastSpec,
+    forecast_tables,
+    naive_forecast_tables,
+)
 from mlplatform.lib.models.promotion import naive_fallback
 from mlplatform.lib.models.registry import CHAMPION, Registry
 
@@ -34,4 +39,4 @@ def served_forecasts(
     if baseline is None:
         raise LookupError(f"{spec.name} has no model yet: materialize models/{spec.name} first")
     tables = naive_forecast_tables(spec, history, days, baseline)
-    return Served(tables, f"naive/{baseline}", False)
+    return Served(tables, f"{NAIVE}/{baseline}", False)
