@@ -1,6 +1,11 @@
 """Real services for the scale-out tests: PostgreSQL and RabbitMQ of this machine, an
 S3-compatible server (moto) on loopback in-process, and Celery workers as separate processes.
-A missing service skips these tests, except under CI=true, where it fails them."""
+A missing service skips these tests, except under CI=true, where it fails them.
+
+The tests run one at a time, on one pytest-xdist worker (`xdist_group("scaleout")` in each
+module): the Celery tests share one RabbitMQ queue, so one test's workers would take another's
+steps, and `test_postgres_restarted_between_runs` restarts the server under everyone else's
+connections."""
 
 import contextlib
 import logging

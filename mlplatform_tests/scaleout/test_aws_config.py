@@ -13,7 +13,7 @@ from dagster_aws.s3 import S3ComputeLogManager
 
 from mlplatform_tests.scaleout.conftest import BUCKET, REPO, S3Server, psycopg2_url
 
-pytestmark = pytest.mark.scaleout
+pytestmark = [pytest.mark.scaleout, pytest.mark.xdist_group("scaleout")]  # see conftest
 
 
 @pytest.fixture

@@ -17,8 +17,11 @@ from mlplatform_tests.scaleout.deployment import (
     write_history,
 )
 
-# one RabbitMQ queue serves every Celery test: they run one at a time, on one xdist worker
-pytestmark = [pytest.mark.scaleout, pytest.mark.slow, pytest.mark.xdist_group("celery")]
+pytestmark = [
+    pytest.mark.scaleout,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("scaleout"),
+]  # see conftest
 
 HISTORY = date(2026, 1, 1)
 DAY = "2026-01-15"

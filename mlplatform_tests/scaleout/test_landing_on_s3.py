@@ -10,7 +10,7 @@ from dagster_aws.s3 import S3Resource
 from mlplatform.resources.landing import LandingZone
 from mlplatform_tests.scaleout.conftest import BUCKET, S3Server
 
-pytestmark = pytest.mark.scaleout
+pytestmark = [pytest.mark.scaleout, pytest.mark.xdist_group("scaleout")]  # see conftest
 
 
 def test_landing_zone_on_s3(s3_server: S3Server):

@@ -15,7 +15,7 @@ from mlplatform_tests.scaleout.conftest import psycopg2_url
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = ("2026-01-03", "2026-01-04")
 
-pytestmark = pytest.mark.scaleout
+pytestmark = [pytest.mark.scaleout, pytest.mark.xdist_group("scaleout")]  # see conftest
 
 
 def _instance(tmp_path: Path, url: str, monkeypatch) -> dg.DagsterInstance:

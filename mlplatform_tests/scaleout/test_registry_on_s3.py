@@ -12,7 +12,7 @@ from mlplatform.lib.models.registry import CHAMPION, ChecksumMismatch, Registry
 from mlplatform_tests.scaleout.conftest import BUCKET, psycopg2_url
 from mlplatform_tests.scaleout.deployment import objects, s3_client
 
-pytestmark = pytest.mark.scaleout
+pytestmark = [pytest.mark.scaleout, pytest.mark.xdist_group("scaleout")]  # see conftest
 
 
 def test_models_live_in_postgres_and_s3(scaleout_env: dict[str, str], pg_database: str):

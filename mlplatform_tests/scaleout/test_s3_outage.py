@@ -16,7 +16,7 @@ from mlplatform.resources.objectstore import (
 )
 from mlplatform_tests.scaleout.conftest import BUCKET, S3Server
 
-pytestmark = pytest.mark.scaleout
+pytestmark = [pytest.mark.scaleout, pytest.mark.xdist_group("scaleout")]  # see conftest
 
 
 def test_short_outage_is_retried_and_a_long_one_fails_clearly(s3_server: S3Server):

@@ -23,8 +23,11 @@ from mlplatform_tests.scaleout.deployment import (
     write_history,
 )
 
-# one RabbitMQ queue serves every Celery test: they run one at a time, on one xdist worker
-pytestmark = [pytest.mark.scaleout, pytest.mark.slow, pytest.mark.xdist_group("celery")]
+pytestmark = [
+    pytest.mark.scaleout,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("scaleout"),
+]  # see conftest
 
 
 @pytest.fixture
