@@ -144,9 +144,11 @@ def serve_and_monitor(
     detector = registry.by_alias("anomaly_detector", CHAMPION)
     assert detector is not None
     anomaly_meta = registry.metadata("anomaly_detector", detector.version)
-    demand = registry.by_alias("demand_forecaster", CHAMPION)  # None: naive serves, unscored
-    demand_booster = registry.load(DEMAND.name, demand.version) if demand else None
-    demand_meta = registry.metadata(DEMAND.name, demand.version) if demand else {}
+    demand_champion = registry.by_alias(DEMAND.name, CHAMPION)  # None: naive serves, unscored
+    demand_booster = (
+        registry.load(DEMAND.name, demand_champion.version) if demand_champion else None
+    )
+    demand_meta = registry.metadata(DEMAND.name, demand_champion.version) if demand_champion else {}
     available = [d.isoformat() for d in days]
     settings = DetectorSettings(**anomaly_meta["settings"])
     since = days[0] - timedelta(days=history_days(settings))
@@ -176,15 +178,17 @@ def serve_and_monitor(
             "serving/cost_recommendations", key, rightsizing(resource, demand, clean_cost_day)
         )
         performance = {}
-        if demand is not None:
+        if demand_champion is not None:
             performance = forecast_performance(
-                demand_booster, day_dataset(DEMAND, resource_history, day), dict(demand.metrics)
+                demand_booster,
+                day_dataset(DEMAND, resource_history, day),
+                dict(demand_champion.metrics),
             )
         labels = landing / "labels" / f"{key}.json"
         if labels.exists():
             performance |= alert_quality(alerts, read_labels(labels))
         row = {k: v for k, v in performance.items() if isinstance(v, int | float)}
-        version = demand.version if demand else None
+        version = demand_champion.version if demand_champion else None
         lake.write(
             "monitoring/model_performance", key, pl.DataFrame([{**row, "model_version": version}])
         )
