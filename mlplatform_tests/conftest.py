@@ -47,3 +47,12 @@ def landing_root(tmp_path: Path) -> Path:
     for day in simulate(config, date(2026, 1, 1), 9):
         write_landing_day(day, root, config)
     return root
+
+
+@pytest.fixture(autouse=True)
+def _xdist_group_honoured(request: pytest.FixtureRequest) -> None:
+    """Fail a grouped test that pytest-xdist did not keep with its group, rather than let it
+    race the others (xdist stopped grouping silently on pytest 9.2: pytest-xdist#1386)."""
+    grouped = request.node.get_closest_marker("xdist_group") is not None
+    if grouped and getattr(request.config.option, "loadgroup", False):
+        assert "@" in request.node.nodeid, f"{request.node.nodeid} lost its xdist_group"
