@@ -23,6 +23,7 @@ from mlplatform.lib.models.training import (
     fit_booster,
     forecast_metrics,
     mae,
+    naive_forecast,
     search,
     subsample_indices,
 )
@@ -337,8 +338,7 @@ def naive_forecast_tables(
         raise ValueError(f"{spec.name} has no naive baseline {baseline!r}")
 
     def by_baseline(dataset: Dataset) -> np.ndarray:
-        values = baselines(dataset)[baseline]
-        return np.where(np.isnan(values), dataset.current.astype(np.float64), values)
+        return naive_forecast(baselines(dataset), baseline)
 
     return _tables(spec, history, days, by_baseline, f"{NAIVE}/{baseline}")
 

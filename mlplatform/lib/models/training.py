@@ -86,6 +86,13 @@ def smape(y: np.ndarray, pred: np.ndarray) -> float:
     return float(100 * np.mean(ratio))
 
 
+def naive_forecast(baselines: Mapping[str, np.ndarray], name: str) -> np.ndarray:
+    """The naive forecast `name` as serving uses it: the baseline, and the last value where
+    the baseline has none (a series younger than its season)."""
+    values = baselines[name]
+    return np.where(np.isnan(values), baselines["last_value"], values)
+
+
 def forecast_metrics(
     y: np.ndarray, pred: np.ndarray, baselines: Mapping[str, np.ndarray]
 ) -> dict[str, float]:
@@ -111,8 +118,7 @@ def forecast_metrics(
         # What serving falls back to without a champion: a baseline where it has a value, the
         # last value where the series is younger than its season. Unlike the figures above,
         # scored on every row, as it would serve them.
-        last = baselines["last_value"]
-        filled = {n: np.where(np.isnan(v), last, v) for n, v in baselines.items()}
+        filled = {n: naive_forecast(baselines, n) for n in baselines}
         fallback = min(filled, key=lambda n: mae(y, filled[n]))
         fallback_mae = mae(y, filled[fallback])
         metrics["naive_fallback"] = fallback  # type: ignore[assignment]
