@@ -236,6 +236,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from mlflow.exceptions import MlflowException
 
+    from mlplatform.lib.models.promotion import demote
+
     registry = _registry()
     try:
         if args.action == "list":
@@ -254,13 +256,21 @@ def cmd_models(args: argparse.Namespace) -> int:
                 )
                 aliases = ", ".join(v.aliases) or "-"
                 window = v.tags.get("training_window", "")
-                print(f"{v.name} v{v.version} [{aliases}] {metrics} {window}")
+                demoted = f" (demoted: {v.tags['demoted']})" if "demoted" in v.tags else ""
+                print(f"{v.name} v{v.version} [{aliases}] {metrics} {window}{demoted}")
         elif args.action == "promote":
             registry.get(args.name, args.version)  # clear error for an unknown version
             registry.promote(
                 args.name, args.version, reason="manual promotion (mlplatform models promote)"
             )
             print(f"{args.name} v{args.version} is now the champion")
+        elif args.action == "demote":
+            version, baseline = demote(registry, args.name, args.reason)
+            print(
+                f"{args.name} v{version} is no longer the champion: forecasts are served by "
+                f"naive/{baseline} until a version is promoted (re-materialize "
+                "serving partitions already written to replace them)"
+            )
         else:
             restored = registry.rollback(args.name)
             print(f"{args.name}: champion rolled back to v{restored}")
@@ -328,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--rows", type=_positive, default=20, help="rows to print (default 20)")
     sql.set_defaults(run=cmd_sql)
 
-    models = sub.add_parser("models", help="the model registry: list, promote, rollback")
+    models = sub.add_parser("models", help="the model registry: list, promote, rollback, demote")
     actions = models.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list")
     listing.add_argument("name", nargs="?")
@@ -337,6 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("version", type=_positive)
     rollback = actions.add_parser("rollback")
     rollback.add_argument("name")
+    demote_parser = actions.add_parser(
+        "demote", help="withdraw a forecaster's champion: its naive forecast serves instead"
+    )
+    demote_parser.add_argument("name")
+    demote_parser.add_argument(
+        "--reason", default="manual demotion (mlplatform models demote)", help="kept as a tag"
+    )
     models.set_defaults(run=cmd_models)
     return parser
 

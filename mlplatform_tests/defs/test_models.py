@@ -267,3 +267,41 @@ def test_a_rematerialized_input_partition_gives_the_model_a_new_data_version(tmp
     assert model_version() == first  # same inputs, same version
     run(clean, days[1].isoformat())
     assert model_version() != first
+
+
+def test_demoted_champion_gives_way_to_naive_serving(
+    trained: Path, tmp_path: Path, monkeypatch, capsys
+):
+    copy = tmp_path / "deployment"
+    shutil.copytree(trained, copy)
+    monkeypatch.setenv("MLPLATFORM_DATA_DIR", str(copy))
+    registry = _registry(copy)
+    champion = registry.by_alias("demand_forecaster", CHAMPION).version
+
+    assert main(["models", "demote", "demand_forecaster", "--reason", "bad forecasts"]) == 0
+    assert "no longer the champion" in capsys.readouterr().out
+    assert registry.by_alias("demand_forecaster", CHAMPION) is None
+    assert registry.get("demand_forecaster", champion).tags["demoted"] == "bad forecasts"
+    assert main(["models", "list", "demand_forecaster"]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if f" v{champion} [" in x]
+    assert line.endswith("(demoted: bad forecasts)") and "champion" not in line
+
+    # the day is served again, now by the naive forecast the challenger was measured against
+    day = DAYS[-1].isoformat()
+    assert _run(copy, dg.AssetSelection.assets(["serving", "demand_forecasts"]), day).success
+    forecasts = pl.read_parquet(copy / "lake" / "serving" / "demand_forecasts" / f"{day}.parquet")
+    challenger = registry.by_alias("demand_forecaster", "challenger").version
+    baseline = registry.metadata("demand_forecaster", challenger)["metrics"]["naive_fallback"]
+    assert forecasts["model_version"].unique().to_list() == [f"naive/{baseline}"]
+    assert forecasts.height == 15 * 24 * 4
+
+    assert main(["models", "demote", "demand_forecaster"]) == 2
+    assert "has no champion to demote" in capsys.readouterr().err
+    # the detector has no fallback: withdrawing it would silence every alert
+    assert main(["models", "demote", "anomaly_detector"]) == 2
+    assert "no naive fallback" in capsys.readouterr().err
+    assert registry.by_alias("anomaly_detector", CHAMPION) is not None
+
+    # promoted again, it is a champion like any other
+    assert main(["models", "promote", "demand_forecaster", str(champion)]) == 0
+    assert "demoted" not in registry.get("demand_forecaster", champion).tags

@@ -68,6 +68,23 @@ def naive_fallback(registry: Registry, name: str) -> str | None:
     return str(metrics.get("naive_fallback", "last_value"))
 
 
+# Forecasters whose serving has a naive fallback: withdrawing their champion leaves them served.
+SERVED_WITHOUT_CHAMPION = ("demand_forecaster", "cost_forecaster")
+
+
+def demote(registry: Registry, name: str, reason: str) -> tuple[int, str]:
+    """Withdraw a forecaster's champion (`Registry.demote`): (its version, the naive forecast
+    now served). The anomaly detector has no fallback, so it is refused: without a champion
+    no alert would be raised."""
+    if name not in SERVED_WITHOUT_CHAMPION:
+        raise LookupError(
+            f"{name} has no naive fallback: without a champion nothing would be served; "
+            "promote or roll back to another version instead"
+        )
+    version = registry.demote(name, reason)
+    return version, str(naive_fallback(registry, name))
+
+
 def register_and_decide(
     registry: Registry,
     name: str,

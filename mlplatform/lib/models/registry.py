@@ -192,6 +192,8 @@ class Registry:
             name, str(version), "previous_champion", str(current.version) if current else ""
         )
         self.client.set_model_version_tag(name, str(version), "promotion_reason", reason)
+        if "demoted" in self.client.get_model_version(name, str(version)).tags:
+            self.client.delete_model_version_tag(name, str(version), "demoted")
         self.client.set_registered_model_alias(name, CHAMPION, str(version))
         challenger = self.by_alias(name, CHALLENGER)
         if challenger is not None and challenger.version == version:
@@ -208,6 +210,20 @@ class Registry:
         self.client.set_registered_model_alias(name, CHAMPION, previous)
         self.client.set_model_version_tag(name, str(current.version), "rolled_back", "true")
         return int(previous)
+
+    def demote(self, name: str, reason: str) -> int:
+        """Withdraw the champion without naming another; returns its version. It stays
+        registered (tagged `demoted`) and becomes the challenger unless there is one, so a
+        forecaster's serving falls back to the naive forecast that version was measured
+        against, and the next trained version that beats naive is promoted as a first one."""
+        current = self.by_alias(name, CHAMPION)
+        if current is None:
+            raise LookupError(f"{name} has no champion to demote")
+        self.client.delete_registered_model_alias(name, CHAMPION)
+        self.client.set_model_version_tag(name, str(current.version), "demoted", reason)
+        if self.by_alias(name, CHALLENGER) is None:
+            self.client.set_registered_model_alias(name, CHALLENGER, str(current.version))
+        return current.version
 
     def versions(self, name: str | None = None) -> list[ModelVersion]:
         query = f"name='{name}'" if name else ""
