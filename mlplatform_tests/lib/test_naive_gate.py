@@ -10,7 +10,8 @@ from benchmarks.simulated_hourly import simulated_hourly
 from mlplatform.lib.features.engineering import resource_hourly_features
 from mlplatform.lib.ingest.simulator import SimulationConfig
 from mlplatform.lib.models.forecasting import DEMAND, naive_forecast_tables
-from mlplatform.lib.models.registry import decide_promotion
+from mlplatform.lib.models.promotion import demote
+from mlplatform.lib.models.registry import CHALLENGER, CHAMPION, Registry, decide_promotion
 from mlplatform.lib.models.training import forecast_metrics
 
 DAY = date(2026, 1, 3)
@@ -70,3 +71,31 @@ def test_naive_tables_forecast_the_baseline_or_the_last_value():
     assert np.allclose(last["forecast"], last["y"])
     with pytest.raises(ValueError, match="no naive baseline 'same_day_last_week'"):
         naive_forecast_tables(DEMAND, history, [DAY], "same_day_last_week")
+
+
+def test_a_demoted_champion_leaves_the_naive_forecast_it_was_measured_against(tmp_path):
+    registry = Registry(f"sqlite:///{tmp_path / 'mlflow.db'}", str(tmp_path / "models"))
+    weekly = {"metrics": {"naive_fallback": "same_hour_last_week"}}
+    first = registry.register("demand_forecaster", "m", weekly, {}).version
+    registry.promote("demand_forecaster", first)
+    assert registry.by_alias("demand_forecaster", CHALLENGER) is None
+
+    assert demote(registry, "demand_forecaster", "drifted") == (first, "same_hour_last_week")
+    assert registry.by_alias("demand_forecaster", CHAMPION) is None
+    # the demoted version is the challenger now: what serving reads its fallback from
+    assert registry.by_alias("demand_forecaster", CHALLENGER).version == first
+    with pytest.raises(LookupError, match="no champion to demote"):
+        demote(registry, "demand_forecaster", "again")
+
+    # a newer challenger keeps its place, and names the fallback
+    registry.promote("demand_forecaster", first)
+    daily = {"metrics": {"naive_fallback": "same_hour_yesterday"}}
+    newer = registry.register("demand_forecaster", "m", daily, {}).version
+    assert demote(registry, "demand_forecaster", "drifted") == (first, "same_hour_yesterday")
+    assert registry.by_alias("demand_forecaster", CHALLENGER).version == newer
+
+    detector = registry.register("anomaly_detector", "m", {}, {}).version
+    registry.promote("anomaly_detector", detector)
+    with pytest.raises(LookupError, match="no naive fallback"):
+        demote(registry, "anomaly_detector", "noisy")
+    assert registry.by_alias("anomaly_detector", CHAMPION).version == detector
