@@ -12,6 +12,8 @@ import polars as pl
 from mlplatform.lib.models.detector import FEATURES, DetectorSettings
 from mlplatform.lib.models.detector_tables import fit_table, metrics_of, table_error
 from mlplatform.lib.models.forecasting import (
+    COST,
+    DEMAND,
     Dataset,
     ForecastSpec,
     TrainedForecaster,
@@ -69,7 +71,7 @@ def naive_fallback(registry: Registry, name: str) -> str | None:
 
 
 # Forecasters whose serving has a naive fallback: withdrawing their champion leaves them served.
-SERVED_WITHOUT_CHAMPION = ("demand_forecaster", "cost_forecaster")
+SERVED_WITHOUT_CHAMPION = (DEMAND.name, COST.name)
 
 
 def demote(registry: Registry, name: str, reason: str) -> tuple[int, str]:
