@@ -23,18 +23,21 @@ class LakeReader(dg.ConfigurableResource):
             return []
         return sorted(p.stem for p in folder.iterdir() if p.name.endswith(".parquet"))
 
-    def tables(self) -> dict[str, str]:
-        """`"layer.table": glob of its partitions` for every table with a partition."""
+    def tables(self) -> dict[str, list[str]]:
+        """`"layer.table": its partition files` for every table with a partition."""
         root = location(self.base_path, self.s3)
         if not root.exists():
             return {}
-        return {
-            f"{layer.name}.{table.name}": str(table / "*.parquet")
+        tables = {
+            f"{layer.name}.{table.name}": [
+                str(table / f"{key}.parquet") for key in self.partitions(layer.name, table.name)
+            ]
             for layer in root.iterdir()
             if layer.is_dir()
             for table in layer.iterdir()
-            if table.is_dir() and self.partitions(layer.name, table.name)
+            if table.is_dir()
         }
+        return {name: files for name, files in tables.items() if files}
 
     def storage_options(self) -> dict | None:
         return polars_options(self.s3) if self.s3 is not None else None
