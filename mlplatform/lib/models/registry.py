@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,9 @@ class Registry:
     def __init__(self, tracking_uri: str, artifact_root: str) -> None:
         from mlflow.tracking import MlflowClient
 
+        # a progress bar per one-file download fills CLI output and run logs; one set
+        # explicitly is kept
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root.rstrip("/")
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
