@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
+from mlplatform.lib.ingest.series_csv import read_series
 from mlplatform.lib.models.series_forecast import (
     forecast_errors,
     naive_forecasts,
@@ -30,8 +30,7 @@ WARM_UP = 0.3
 
 def relative_errors(path: Path, horizon: int) -> tuple[list[float], int, float]:
     """Model MAE / best naive MAE per horizon, the rows, and the seconds it took."""
-    frame = pl.read_csv(path, try_parse_dates=True)
-    values, timestamps = frame["value"].to_numpy().astype(float), frame["timestamp"].to_numpy()
+    timestamps, values = read_series(path)
     started = time.perf_counter()
     forecasts = rolling_origin_forecast(values, timestamps, horizon)
     seconds = time.perf_counter() - started

@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from benchmarks.nab_scoring import FileScore, corpus_score, score_file
+from mlplatform.lib.ingest.series_csv import read_series
 from mlplatform.lib.models.detector import (
     DetectorSettings,
     causal_residuals,
@@ -98,8 +98,7 @@ def load(nab: Path, settings: DetectorSettings, nudge_seed: int | None = None) -
     rng = None if nudge_seed is None else np.random.default_rng(nudge_seed)
     files = []
     for name in sorted(windows):
-        frame = pl.read_csv(nab / name, try_parse_dates=True)
-        timestamps, values = frame["timestamp"].to_numpy(), frame["value"].to_numpy()
+        timestamps, values = read_series(nab / name)
         if rng is not None:
             values = values * (1 + NUDGE * rng.standard_normal(values.size))
         spans = window_spans(timestamps, windows[name])

@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from benchmarks.nab_evaluation import DEFAULT_NAB, NabFile
 from benchmarks.nab_scoring import corpus_score
+from mlplatform.lib.ingest.series_csv import read_series
 from mlplatform.lib.models.detector import DetectorSettings
 
 ROWS = 1600
@@ -101,9 +101,8 @@ def emulated(nab: Path) -> list[tuple[str, np.ndarray, np.ndarray, list[int]]]:
     labels = json.loads((nab / "combined_labels.json").read_text())
     series = []
     for name in sorted(labels):
-        frame = pl.read_csv(nab / name, try_parse_dates=True)
-        timestamps = frame["timestamp"].to_numpy().astype("datetime64[s]")
-        values = frame["value"].to_numpy().astype(np.float64)
+        timestamps, values = read_series(nab / name)
+        timestamps = timestamps.astype("datetime64[s]")
         marks = [np.datetime64(t.replace(" ", "T")) for t in labels[name]]
         anomalies = [int(np.searchsorted(timestamps, t)) for t in marks]
         series.append((f"coarse {name}", *coarse(values, timestamps, anomalies)))

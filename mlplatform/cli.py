@@ -112,22 +112,6 @@ def _series_files(source: Path) -> list[Path]:
     return sorted(p for p in source.rglob("*.csv") if not p.name.startswith("."))
 
 
-def _read_series(path: Path):  # -> tuple[np.ndarray, np.ndarray]
-    import polars as pl
-
-    frame = pl.read_csv(path, try_parse_dates=True)
-    missing = {"timestamp", "value"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"missing column(s) {', '.join(sorted(missing))}")
-    if not frame.schema["timestamp"].is_temporal():
-        raise ValueError("timestamp column is not ISO 8601 date-times")
-    frame = frame.with_columns(pl.col("value").cast(pl.Float64, strict=False))
-    if frame["value"].null_count():
-        line = int(frame["value"].is_null().arg_true()[0]) + 2
-        raise ValueError(f"line {line}: value is not a number")
-    return frame["timestamp"].to_numpy(), frame["value"].to_numpy()
-
-
 def _iso(timestamps):
     import polars as pl
 
@@ -135,8 +119,11 @@ def _iso(timestamps):
 
 
 def _each_series(args: argparse.Namespace, write) -> int:
-    """Run `write(timestamps, values, target)` per CSV under --input; one bad file is
-    reported and the others still run. Exit status 1 if any file failed."""
+    """Run `write(timestamps, values, target)` per CSV under --input; it returns what to say
+    about the file. One bad file is reported and the others still run; exit status 1 if any
+    file failed."""
+    from mlplatform.lib.ingest.series_csv import read_series
+
     source, target_root = Path(args.input), Path(args.output)
     files = _series_files(source) if source.is_dir() else []
     if not files:
@@ -147,15 +134,15 @@ def _each_series(args: argparse.Namespace, write) -> int:
         target = target_root / path.relative_to(source)
         started = time.perf_counter()
         try:
-            timestamps, values = _read_series(path)
+            timestamps, values = read_series(path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            write(timestamps, values, target)
+            said = write(timestamps, values, target)
         except Exception as exc:  # report, go on with the other files
             failed += 1
             print(f"[{i}/{len(files)}] {path}: error: {exc}", file=sys.stderr)
             continue
         print(
-            f"[{i}/{len(files)}] {path} -> {target} ({time.perf_counter() - started:.1f}s)",
+            f"[{i}/{len(files)}] {path} -> {target}: {said} ({time.perf_counter() - started:.1f}s)",
             file=sys.stderr,
         )
     print(f"{len(files) - failed} of {len(files)} file(s) written under {target_root}")
@@ -166,34 +153,51 @@ def cmd_detect(args: argparse.Namespace) -> int:
     import numpy as np
     import polars as pl
 
-    from mlplatform.lib.models.detector import score_causally
+    from mlplatform.lib.models.detector import DetectorSettings, score_causally
 
-    def write(timestamps, values, target: Path) -> None:
+    warmup = DetectorSettings().warmup
+
+    def write(timestamps, values, target: Path) -> str:
+        if values.size <= warmup:
+            raise ValueError(f"{values.size} rows: nothing alerts in the first {warmup} rows")
         scored = score_causally(values, timestamps)
         pl.DataFrame(
             {
-                "timestamp": timestamps,
+                "timestamp": _iso(timestamps),
                 "anomaly_score": scored.score.round(6),
                 "is_anomaly": scored.is_anomaly.astype(int),
                 "signal": np.where(scored.is_anomaly, scored.signal, ""),  # for alerts only
             }
         ).write_csv(target)
+        return f"{int(scored.is_anomaly.sum())} alert(s) in {values.size:,} rows"
 
     return _each_series(args, write)
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
+    import numpy as np
     import polars as pl
 
-    from mlplatform.lib.models.series_forecast import rolling_origin_forecast
+    from mlplatform.lib.models.series_forecast import (
+        SeriesForecastSettings,
+        rolling_origin_forecast,
+    )
 
-    def write(timestamps, values, target: Path) -> None:
+    first_fit = SeriesForecastSettings().first_fit
+
+    def write(timestamps, values, target: Path) -> str:
+        if values.size <= first_fit:
+            raise ValueError(
+                f"{values.size} rows: the first model is fitted on the first {first_fit:,}"
+            )
         forecasts = rolling_origin_forecast(values, timestamps, args.horizon)
         columns = {
             f"h{k}": pl.Series(forecasts[:, k - 1].round(4), nan_to_null=True)
             for k in range(1, args.horizon + 1)
         }
         pl.DataFrame({"timestamp": _iso(timestamps), **columns}).write_csv(target)
+        first = int(np.flatnonzero(~np.isnan(forecasts[:, 0]))[0])
+        return f"forecasts from line {first + 2:,} of {values.size + 1:,}"
 
     return _each_series(args, write)
 

@@ -1,9 +1,11 @@
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
 from mlplatform.cli import main
+from mlplatform.lib.models.detector import SIGNALS
 from mlplatform_tests.factories import hourly_table
 
 
@@ -119,3 +121,80 @@ def test_seed_and_simulate_follow_an_explicit_partitions_start(tmp_path: Path, m
     out = tmp_path / "other"
     assert main(["simulate", "--start", "2026-01-01", "--days", "1", "--out", str(out)]) == 0
     assert "will not be ingested" in capsys.readouterr().err
+
+
+def _series_csv(path: Path, values: np.ndarray, step_minutes: int) -> list[str]:
+    """Write a `timestamp,value` CSV as NAB lays it out; returns its timestamps as text."""
+    start = np.datetime64("2026-01-01T00:00")
+    stamps = [
+        str(start + i * np.timedelta64(step_minutes, "m")).replace("T", " ") + ":00"
+        for i in range(values.size)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame({"timestamp": stamps, "value": values}).write_csv(path)
+    return stamps
+
+
+def test_detect_scores_each_csv_and_reports_a_bad_one(tmp_path: Path, capsys):
+    """NAB's layout in, the same layout out; a bad file is named with its line, and the
+    others are still scored."""
+    rng = np.random.default_rng(3)
+    t = np.arange(1500)
+    values = 100 + 30 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 2, t.size)
+    values[1200:1204] += 150
+    stamps = _series_csv(tmp_path / "in" / "realX" / "good.csv", values, 5)
+    (tmp_path / "in" / "realX" / "backwards.csv").write_text(
+        "timestamp,value\n2026-01-01 01:00:00,1\n2026-01-01 00:00:00,2\n"
+    )
+    assert main(["detect", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 1
+    out = pl.read_csv(tmp_path / "out" / "realX" / "good.csv")
+    assert out.columns == ["timestamp", "anomaly_score", "is_anomaly", "signal"]
+    assert out["timestamp"].to_list() == stamps
+    alerts = out.filter(pl.col("is_anomaly") == 1)
+    assert 1 <= alerts.height <= 5
+    assert (
+        alerts.filter(
+            pl.col("timestamp").is_between(pl.lit(stamps[1200]), pl.lit(stamps[1210]))
+        ).height
+        == 1
+    )
+    assert set(alerts["signal"]) <= set(SIGNALS)
+    assert not (tmp_path / "out" / "realX" / "backwards.csv").exists()
+    captured = capsys.readouterr()
+    assert f"good.csv: {alerts.height} alert(s) in 1,500 rows" in captured.err
+    assert "backwards.csv: error: line 3: timestamp '2026-01-01 00:00:00' is before" in captured.err
+    assert "1 of 2 file(s) written" in captured.out
+
+
+def test_forecast_writes_each_horizon_from_the_first_model_on(tmp_path: Path, capsys):
+    rng = np.random.default_rng(4)
+    t = np.arange(1100)
+    values = 100 + 30 * np.sin(2 * np.pi * t / 48) + rng.normal(0, 2, t.size)
+    stamps = _series_csv(tmp_path / "in" / "demand.csv", values, 30)
+    _series_csv(tmp_path / "in" / "short.csv", values[:500], 30)
+    code = main(
+        [
+            "forecast",
+            "--input",
+            str(tmp_path / "in"),
+            "--output",
+            str(tmp_path / "out"),
+            "--horizon",
+            "2",
+        ]
+    )
+    assert code == 1
+    out = pl.read_csv(tmp_path / "out" / "demand.csv", infer_schema_length=None)
+    assert out.columns == ["timestamp", "h1", "h2"]
+    assert out["timestamp"].to_list() == stamps
+    assert out[:1000].null_count().sum_horizontal().item() == 2000
+    later = out[1000:]
+    assert later.null_count().sum_horizontal().item() == 0
+    # forecasts of the next rows, not of a constant: they follow the daily wave
+    assert np.corrcoef(later["h1"].to_numpy()[:-1], values[1001:])[0, 1] > 0.9
+    captured = capsys.readouterr()
+    assert "demand.csv: forecasts from line 1,002 of 1,101" in captured.err
+    assert (
+        "short.csv: error: 500 rows: the first model is fitted on the first 1,000" in captured.err
+    )
+    assert not (tmp_path / "out" / "short.csv").exists()

@@ -199,7 +199,10 @@ def search(
             params=dataset_params,
             free_raw_data=False,
         )
-        valid_set = lgb.Dataset(X[fold.valid], y[fold.valid], reference=train_set)
+        # the same params as its reference, or LightGBM warns that it overrides them
+        valid_set = lgb.Dataset(
+            X[fold.valid], y[fold.valid], reference=train_set, params=dataset_params
+        )
         binned.append((fold, train_set.construct(), valid_set.construct()))
     max_leaf = max(20, min(400, int(min(f.train.size for f in folds) / 20)))
 

@@ -1,0 +1,74 @@
+"""One `timestamp,value` CSV (NAB's layout), as `mlplatform detect` and `forecast` read it.
+
+Both commands are causal: row i is scored or forecast from the rows before it in the file. So
+a file must be in time order; one that goes back in time is refused with the line to fix,
+never sorted silently. Rows that share a timestamp are kept, in file order: real exports have
+them (NAB's `ec2_request_latency_system_failure` repeats 03:00 twelve times where its clock
+skipped the daylight-saving hour), and each is an observation.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from mlplatform.lib.ingest.timestamps import parse_utc
+
+COLUMNS = ("timestamp", "value")
+
+
+class SeriesFileError(ValueError):
+    """A CSV that cannot be read as one time-ordered series; the message names the line."""
+
+
+def _first_line(mask: pl.Series) -> int:
+    """The file's line number (header = 1) of the first row where `mask` holds."""
+    return int(mask.arg_true()[0]) + 2
+
+
+def _problem(line: int, column: str, text: str | None, expected: str) -> SeriesFileError:
+    if text is None or not text.strip():
+        return SeriesFileError(f"line {line}: no {column}")
+    return SeriesFileError(f"line {line}: {column} {text!r} is not {expected}")
+
+
+def read_series(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(timestamps as UTC `datetime64[us]`, values as float64) of a `timestamp,value` CSV.
+
+    Timestamps are ISO 8601; ones with an offset are converted to UTC, ones without are read
+    as UTC. Raises `SeriesFileError` for missing columns, no rows, an unreadable timestamp, a
+    value that is not a finite number, or a timestamp before the one above it.
+    """
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.NoDataError:
+        raise SeriesFileError("the file is empty") from None
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise SeriesFileError(f"missing column(s) {', '.join(missing)}")
+    if frame.is_empty():
+        raise SeriesFileError("no rows after the header")
+    parsed = frame.select(
+        parse_utc(pl.col("timestamp")).alias("ts"),
+        pl.col("value").str.strip_chars().cast(pl.Float64, strict=False).alias("number"),
+    )
+    unreadable = parsed["ts"].is_null()
+    if unreadable.any():
+        line = _first_line(unreadable)
+        raise _problem(line, "timestamp", frame["timestamp"][line - 2], "an ISO 8601 date-time")
+    not_finite = ~parsed["number"].is_finite().fill_null(False)
+    if not_finite.any():
+        line = _first_line(not_finite)
+        raise _problem(line, "value", frame["value"][line - 2], "a finite number")
+    out_of_order = (parsed["ts"].diff() < timedelta(0)).fill_null(False)
+    if out_of_order.any():
+        line = _first_line(out_of_order)
+        raise SeriesFileError(
+            f"line {line}: timestamp {frame['timestamp'][line - 2]!r} is before the one above "
+            "it (the rows must be in time order)"
+        )
+    timestamps = parsed["ts"].dt.replace_time_zone(None).to_numpy()
+    return timestamps, parsed["number"].to_numpy()

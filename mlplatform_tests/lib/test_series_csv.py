@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlplatform.lib.ingest.series_csv import SeriesFileError, read_series
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "series.csv"
+    path.write_text(text)
+    return path
+
+
+def test_reads_a_nab_file_with_its_clock_quirks(tmp_path: Path):
+    """Offsets become UTC; a repeated timestamp (a daylight-saving skip, as NAB has) stays,
+    in file order; integer values come back as floats."""
+    path = write(
+        tmp_path,
+        "timestamp,value\n"
+        "2014-03-09 01:55:00,1\n"
+        "2014-03-09 03:00:00,2.5\n"
+        "2014-03-09 03:00:00,-3e2\n"
+        "2014-03-09T04:05:00+01:00, 4\n"
+        "2014-03-09T03:10Z,5\n",
+    )
+    timestamps, values = read_series(path)
+    assert timestamps.dtype == np.dtype("datetime64[us]")
+    assert [str(t) for t in timestamps.astype("datetime64[m]")] == [
+        "2014-03-09T01:55",
+        "2014-03-09T03:00",
+        "2014-03-09T03:00",
+        "2014-03-09T03:05",
+        "2014-03-09T03:10",
+    ]
+    np.testing.assert_array_equal(values, [1.0, 2.5, -300.0, 4.0, 5.0])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the file is empty"),
+        ("timestamp,value\n", "no rows after the header"),
+        ("time,value\n2026-01-01 00:00:00,1\n", "missing column(s) timestamp"),
+        ("timestamp,value\n2026-01-01 00:00:00,1\n2026-13-01 00:00:00,2\n", "line 3: timestamp"),
+        ("timestamp,value\n2026-01-01 00:00:00,1\n,2\n", "line 3: no timestamp"),
+        ("timestamp,value\n2026-01-01 00:00:00,\n", "line 2: no value"),
+        (
+            "timestamp,value\n2026-01-01 00:00:00,1\n2026-01-01 01:00:00,abc\n",
+            "line 3: value 'abc'",
+        ),
+        ("timestamp,value\n2026-01-01 00:00:00,nan\n", "line 2: value 'nan' is not a finite"),
+        ("timestamp,value\n2026-01-01 00:00:00,inf\n", "line 2: value 'inf' is not a finite"),
+        (
+            "timestamp,value\n2026-01-01 01:00:00,1\n2026-01-01 02:00:00,2\n"
+            "2026-01-01 00:30:00,3\n",
+            "line 4: timestamp '2026-01-01 00:30:00' is before the one above it",
+        ),
+    ],
+)
+def test_refuses_what_a_causal_model_cannot_read(tmp_path: Path, text: str, message: str):
+    with pytest.raises(SeriesFileError) as raised:
+        read_series(write(tmp_path, text))
+    assert message in str(raised.value)
