@@ -246,8 +246,17 @@ def cmd_models(args: argparse.Namespace) -> int:
     try:
         if args.action == "list":
             versions = registry.versions(args.name)
+            if not versions and args.name:
+                known = sorted({v.name for v in registry.versions()})
+                raise LookupError(
+                    f"no model named {args.name!r} is registered "
+                    f"(registered: {', '.join(known) or 'none yet'})"
+                )
             if not versions:
-                print("no registered models")
+                print(
+                    "no registered models yet: first_training_sensor trains each once its "
+                    "input has min_training_days partitions"
+                )
             for v in versions:
                 metrics = ", ".join(
                     f"{k}={v.metrics[k]:.4g}"

@@ -196,6 +196,11 @@ def test_models_command(trained: Path, monkeypatch, capsys):
     assert main(["models", "rollback", "cost_forecaster"]) == 2
     assert "has no champion to roll back" in capsys.readouterr().err
     assert main(["models", "promote", "cost_forecaster", "99"]) == 2
+    assert main(["models", "list", "cost_forecast"]) == 2
+    assert (
+        "no model named 'cost_forecast' is registered (registered: anomaly_detector, "
+        "cost_forecaster, demand_forecaster)" in capsys.readouterr().err
+    )
 
 
 def test_model_performance_scores_the_champions_and_the_alerts(trained: Path, tmp_path: Path):
