@@ -190,7 +190,16 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"{values.size} rows: the first model is fitted on the first {first_fit:,}"
             )
-        forecasts = rolling_origin_forecast(values, timestamps, args.horizon)
+        started = time.perf_counter()
+
+        def fitted(k: int, fits: int, rows: int) -> None:
+            print(
+                f"      model {k}/{fits} trained on {rows:,} rows "
+                f"({time.perf_counter() - started:.0f}s)",
+                file=sys.stderr,
+            )
+
+        forecasts = rolling_origin_forecast(values, timestamps, args.horizon, on_fit=fitted)
         columns = {
             f"h{k}": pl.Series(forecasts[:, k - 1].round(4), nan_to_null=True)
             for k in range(1, args.horizon + 1)

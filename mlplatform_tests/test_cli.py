@@ -193,6 +193,7 @@ def test_forecast_writes_each_horizon_from_the_first_model_on(tmp_path: Path, ca
     # forecasts of the next rows, not of a constant: they follow the daily wave
     assert np.corrcoef(later["h1"].to_numpy()[:-1], values[1001:])[0, 1] > 0.9
     captured = capsys.readouterr()
+    assert "model 1/1 trained on 1,000 rows" in captured.err
     assert "demand.csv: forecasts from line 1,002 of 1,101" in captured.err
     assert (
         "short.csv: error: 500 rows: the first model is fitted on the first 1,000" in captured.err

@@ -7,6 +7,7 @@ the next H rows using rows <= i only: models are refitted at row counts that dou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -59,8 +60,12 @@ def rolling_origin_forecast(
     timestamps: np.ndarray,
     horizon: int,
     settings: SeriesForecastSettings | None = None,
+    on_fit: Callable[[int, int, int], None] | None = None,
 ) -> np.ndarray:
-    """(rows, horizon): [i, k-1] forecasts row i + k from rows <= i; NaN before the first fit."""
+    """(rows, horizon): [i, k-1] forecasts row i + k from rows <= i; NaN before the first fit.
+
+    `on_fit(k, fits, rows)` is called after the k-th of `fits` models, trained on `rows` rows
+    (a search and a fit each: a long series takes minutes)."""
     settings = settings or SeriesForecastSettings()
     n, threads = values.size, settings.budget.threads
     spec = series_spec(timestamps, horizon)
@@ -81,6 +86,8 @@ def rolling_origin_forecast(
         rows = future.frame.filter(pl.col("_row").is_between(start, end - 1))
         forecasts = predict_forecasts(booster, Dataset(rows, known.features, spec), threads)
         out[rows["_row"].to_numpy(), rows["horizon"].to_numpy() - 1] = forecasts
+        if on_fit is not None:
+            on_fit(c + 1, len(checkpoints), start)
     return out
 
 
