@@ -118,6 +118,9 @@ def _iso(timestamps):
     return pl.Series(timestamps).dt.strftime("%Y-%m-%d %H:%M:%S")
 
 
+_INDENT = "      "
+
+
 def _each_series(args: argparse.Namespace, write) -> int:
     """Run `write(timestamps, values, target)` per CSV under --input; it returns what to say
     about the file. One bad file is reported and the others still run; exit status 1 if any
@@ -133,18 +136,17 @@ def _each_series(args: argparse.Namespace, write) -> int:
     for i, path in enumerate(files, start=1):
         target = target_root / path.relative_to(source)
         started = time.perf_counter()
+        print(f"[{i}/{len(files)}] {path}", file=sys.stderr)
         try:
             timestamps, values = read_series(path)
             target.parent.mkdir(parents=True, exist_ok=True)
             said = write(timestamps, values, target)
         except Exception as exc:  # report, go on with the other files
             failed += 1
-            print(f"[{i}/{len(files)}] {path}: error: {exc}", file=sys.stderr)
+            print(f"{_INDENT}error: {exc}", file=sys.stderr)
             continue
-        print(
-            f"[{i}/{len(files)}] {path} -> {target}: {said} ({time.perf_counter() - started:.1f}s)",
-            file=sys.stderr,
-        )
+        seconds = time.perf_counter() - started
+        print(f"{_INDENT}-> {target}: {said} ({seconds:.1f}s)", file=sys.stderr)
     print(f"{len(files) - failed} of {len(files)} file(s) written under {target_root}")
     return 1 if failed else 0
 
@@ -194,7 +196,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
         def fitted(k: int, fits: int, rows: int) -> None:
             print(
-                f"      model {k}/{fits} trained on {rows:,} rows "
+                f"{_INDENT}model {k}/{fits} trained on {rows:,} rows "
                 f"({time.perf_counter() - started:.0f}s)",
                 file=sys.stderr,
             )
