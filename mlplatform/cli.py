@@ -112,12 +112,6 @@ def _series_files(source: Path) -> list[Path]:
     return sorted(p for p in source.rglob("*.csv") if not p.name.startswith("."))
 
 
-def _iso(timestamps):
-    import polars as pl
-
-    return pl.Series(timestamps).dt.strftime("%Y-%m-%d %H:%M:%S")
-
-
 _INDENT = "      "
 
 
@@ -155,6 +149,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     import numpy as np
     import polars as pl
 
+    from mlplatform.lib.ingest.series_csv import timestamp_text
     from mlplatform.lib.models.detector import DetectorSettings, score_causally
 
     warmup = DetectorSettings().warmup
@@ -165,7 +160,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         scored = score_causally(values, timestamps)
         pl.DataFrame(
             {
-                "timestamp": _iso(timestamps),
+                "timestamp": timestamp_text(timestamps),
                 "anomaly_score": scored.score.round(6),
                 "is_anomaly": scored.is_anomaly.astype(int),
                 "signal": np.where(scored.is_anomaly, scored.signal, ""),  # for alerts only
@@ -180,6 +175,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     import numpy as np
     import polars as pl
 
+    from mlplatform.lib.ingest.series_csv import timestamp_text
     from mlplatform.lib.models.series_forecast import (
         SeriesForecastSettings,
         rolling_origin_forecast,
@@ -206,7 +202,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             f"h{k}": pl.Series(forecasts[:, k - 1].round(4), nan_to_null=True)
             for k in range(1, args.horizon + 1)
         }
-        pl.DataFrame({"timestamp": _iso(timestamps), **columns}).write_csv(target)
+        pl.DataFrame({"timestamp": timestamp_text(timestamps), **columns}).write_csv(target)
         first = int(np.flatnonzero(~np.isnan(forecasts[:, 0]))[0])
         return f"forecasts from line {first + 2:,} of {values.size + 1:,}"
 

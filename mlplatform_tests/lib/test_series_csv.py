@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlplatform.lib.ingest.series_csv import SeriesFileError, read_series
+from mlplatform.lib.ingest.series_csv import SeriesFileError, read_series, timestamp_text
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -62,3 +62,14 @@ def test_refuses_what_a_causal_model_cannot_read(tmp_path: Path, text: str, mess
     with pytest.raises(SeriesFileError) as raised:
         read_series(write(tmp_path, text))
     assert message in str(raised.value)
+
+
+def test_timestamps_are_written_back_in_the_form_they_were_read(tmp_path: Path):
+    text = "timestamp,value\n2014-04-10 00:02:00,1\n2014-04-10 00:07:00,2\n"
+    timestamps, _ = read_series(write(tmp_path, text))
+    assert timestamp_text(timestamps).to_list() == ["2014-04-10 00:02:00", "2014-04-10 00:07:00"]
+    finer = write(tmp_path, "timestamp,value\n2026-01-01 00:00:00,1\n2026-01-01 00:00:00.25,2\n")
+    assert timestamp_text(read_series(finer)[0]).to_list() == [
+        "2026-01-01 00:00:00.000000",
+        "2026-01-01 00:00:00.250000",
+    ]

@@ -72,3 +72,11 @@ def read_series(path: Path) -> tuple[np.ndarray, np.ndarray]:
         )
     timestamps = parsed["ts"].dt.replace_time_zone(None).to_numpy()
     return timestamps, parsed["number"].to_numpy()
+
+
+def timestamp_text(timestamps: np.ndarray) -> pl.Series:
+    """The timestamps in NAB's form, `2014-04-10 00:02:00`, with microseconds only where one
+    of them has a fraction of a second (so that no two rows' text is the same by rounding)."""
+    series = pl.Series("timestamp", timestamps.astype("datetime64[us]"))
+    whole = (series.dt.microsecond() == 0).all()
+    return series.dt.strftime("%Y-%m-%d %H:%M:%S" if whole else "%Y-%m-%d %H:%M:%S%.6f")
