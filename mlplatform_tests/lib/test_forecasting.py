@@ -1,5 +1,6 @@
 """The forecasters' inputs at serving time are the inputs they were trained on."""
 
+import warnings
 from datetime import date, timedelta
 
 import numpy as np
@@ -20,7 +21,13 @@ from mlplatform.lib.models.forecasting import (
     lookback_days,
     symlog,
 )
-from mlplatform.lib.models.training import fit_booster, model_threads
+from mlplatform.lib.models.training import (
+    SearchBudget,
+    expanding_folds,
+    fit_booster,
+    model_threads,
+    search,
+)
 from mlplatform.lib.monitoring.performance import forecast_performance
 
 START, DAYS = date(2026, 1, 1), 16
@@ -149,3 +156,19 @@ def test_model_threads_default_to_one_and_refuse_nonsense(monkeypatch):
         monkeypatch.setenv("MLPLATFORM_MODEL_THREADS", bad)
         with pytest.raises(ValueError, match="MLPLATFORM_MODEL_THREADS"):
             model_threads()
+
+
+def test_the_search_is_silent_and_picks_within_its_budget():
+    """LightGBM warned 'Overriding the parameters from Reference Dataset' on every fold into
+    the CLI's output and every training run's log, until the folds' validation sets got their
+    training set's parameters."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = X[:, 0] * 2 + rng.normal(0, 0.1, 600)
+    t = np.arange(600)
+    folds = expanding_folds(t, t, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = search(X, y, folds, ["a", "b", "c"], SearchBudget(trials=2, max_rounds=30))
+    assert result.trials == 2 and 1 <= result.rounds <= 30
+    assert result.cv_mae < np.mean(np.abs(y - np.median(y)))
