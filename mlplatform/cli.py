@@ -108,27 +108,33 @@ def cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
-def _series_files(source: Path) -> list[Path]:
-    return sorted(p for p in source.rglob("*.csv") if not p.name.startswith("."))
+def _series_files(source: Path) -> list[tuple[Path, Path]]:
+    """(CSV, its path under --output): one file as its name, a folder's files as laid out."""
+    if source.is_file():
+        return [(source, Path(source.name))]
+    if not source.is_dir():
+        return []
+    found = sorted(p for p in source.rglob("*.csv") if not p.name.startswith("."))
+    return [(p, p.relative_to(source)) for p in found]
 
 
 _INDENT = "      "
 
 
 def _each_series(args: argparse.Namespace, write) -> int:
-    """Run `write(timestamps, values, target)` per CSV under --input; it returns what to say
-    about the file. One bad file is reported and the others still run; exit status 1 if any
-    file failed."""
+    """Run `write(timestamps, values, target)` per CSV under --input (or the one it names);
+    it returns what to say about the file. One bad file is reported and the others still
+    run; exit status 1 if any file failed."""
     from mlplatform.lib.ingest.series_csv import read_series
 
     source, target_root = Path(args.input), Path(args.output)
-    files = _series_files(source) if source.is_dir() else []
+    files = _series_files(source)
     if not files:
-        print(f"error: no CSV files under {source}", file=sys.stderr)
+        print(f"error: {source} is neither a CSV file nor a folder holding one", file=sys.stderr)
         return 2
     failed = 0
-    for i, path in enumerate(files, start=1):
-        target = target_root / path.relative_to(source)
+    for i, (path, relative) in enumerate(files, start=1):
+        target = target_root / relative
         started = time.perf_counter()
         print(f"[{i}/{len(files)}] {path}", file=sys.stderr)
         try:
@@ -337,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     feat.add_argument("--output", required=True, help="feature table, Parquet")
     feat.set_defaults(run=cmd_features)
     detect = sub.add_parser("detect", help="causal anomaly scores for every timestamp,value CSV")
-    detect.add_argument("--input", required=True, help="folder of CSV files (NAB layout)")
+    detect.add_argument("--input", required=True, help="a CSV, or a folder of them (NAB layout)")
     detect.add_argument(
         "--output", required=True, help="folder for timestamp,anomaly_score,is_anomaly,signal"
     )
@@ -346,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     forecast = sub.add_parser(
         "forecast", help="rolling-origin forecasts for every timestamp,value CSV"
     )
-    forecast.add_argument("--input", required=True, help="folder of CSV files (NAB layout)")
+    forecast.add_argument("--input", required=True, help="a CSV, or a folder of them (NAB layout)")
     forecast.add_argument("--output", required=True, help="folder for timestamp,h1..hH")
     forecast.add_argument("--horizon", type=_positive, default=4)
     forecast.set_defaults(run=cmd_forecast)

@@ -165,6 +165,10 @@ def test_detect_scores_each_csv_and_reports_a_bad_one(tmp_path: Path, capsys):
     backwards = captured.err.index("backwards.csv\n")
     assert "error: line 3: timestamp '2026-01-01 00:00:00' is before" in captured.err[backwards:]
     assert "1 of 2 file(s) written" in captured.out
+    # one file by name: its output keeps the name
+    alone = tmp_path / "in" / "realX" / "good.csv"
+    assert main(["detect", "--input", str(alone), "--output", str(tmp_path / "one")]) == 0
+    assert pl.read_csv(tmp_path / "one" / "good.csv").equals(out)
 
 
 def test_forecast_writes_each_horizon_from_the_first_model_on(tmp_path: Path, capsys):
