@@ -8,8 +8,12 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlplatform.settings import data_dir, explicit_partitions_start
+
+if TYPE_CHECKING:  # the registry imports MLflow, which only `models` needs
+    from mlplatform.lib.models.registry import ModelVersion, Registry
 
 
 def _date(text: str) -> date:
@@ -250,6 +254,17 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _registered(registry: Registry, name: str) -> list[ModelVersion]:
+    """`name`'s versions; an unknown name is a LookupError that lists the registered ones."""
+    versions = registry.versions(name)
+    if not versions:
+        known = sorted({v.name for v in registry.versions()})
+        raise LookupError(
+            f"no model named {name!r} is registered (registered: {', '.join(known) or 'none yet'})"
+        )
+    return versions
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from mlflow.exceptions import MlflowException
 
@@ -257,14 +272,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     registry = _registry()
     try:
+        # every action on a name first checks it, so a typo is not taken for a model
+        # without a champion (or, by `demote`, for the anomaly detector)
+        versions = _registered(registry, args.name) if args.name else registry.versions()
         if args.action == "list":
-            versions = registry.versions(args.name)
-            if not versions and args.name:
-                known = sorted({v.name for v in registry.versions()})
-                raise LookupError(
-                    f"no model named {args.name!r} is registered "
-                    f"(registered: {', '.join(known) or 'none yet'})"
-                )
             if not versions:
                 print(
                     "no registered models yet: first_training_sensor trains each once its "
@@ -285,7 +296,12 @@ def cmd_models(args: argparse.Namespace) -> int:
                 demoted = f" (demoted: {v.tags['demoted']})" if "demoted" in v.tags else ""
                 print(f"{v.name} v{v.version} [{aliases}] {metrics} {window}{demoted}")
         elif args.action == "promote":
-            registry.get(args.name, args.version)  # clear error for an unknown version
+            numbers = [v.version for v in versions]
+            if args.version not in numbers:
+                raise LookupError(
+                    f"{args.name} has no version {args.version} "
+                    f"(registered: {', '.join(f'v{n}' for n in numbers)})"
+                )
             registry.promote(
                 args.name, args.version, reason="manual promotion (mlplatform models promote)"
             )

@@ -196,11 +196,16 @@ def test_models_command(trained: Path, monkeypatch, capsys):
     assert main(["models", "rollback", "cost_forecaster"]) == 2
     assert "has no champion to roll back" in capsys.readouterr().err
     assert main(["models", "promote", "cost_forecaster", "99"]) == 2
-    assert main(["models", "list", "cost_forecast"]) == 2
-    assert (
-        "no model named 'cost_forecast' is registered (registered: anomaly_detector, "
-        "cost_forecaster, demand_forecaster)" in capsys.readouterr().err
-    )
+    assert "cost_forecaster has no version 99 (registered: v1)" in capsys.readouterr().err
+    # a misspelt name is said to be one, whatever the action: not "has no champion" or, by
+    # `demote`, "has no naive fallback"
+    for action in (["list"], ["promote"], ["rollback"], ["demote"]):
+        args = ["models", *action, "cost_forecast"] + (["1"] if action == ["promote"] else [])
+        assert main(args) == 2, action
+        assert (
+            "no model named 'cost_forecast' is registered (registered: anomaly_detector, "
+            "cost_forecaster, demand_forecaster)" in capsys.readouterr().err
+        ), action
 
 
 def test_model_performance_scores_the_champions_and_the_alerts(trained: Path, tmp_path: Path):
