@@ -293,8 +293,8 @@ def cmd_models(args: argparse.Namespace) -> int:
                 )
                 aliases = ", ".join(v.aliases) or "-"
                 window = v.tags.get("training_window", "")
-                demoted = f" (demoted: {v.tags['demoted']})" if "demoted" in v.tags else ""
-                parts = (f"{v.name} v{v.version} [{aliases}]", metrics, window + demoted)
+                demoted = f"(demoted: {v.tags['demoted']})" if "demoted" in v.tags else ""
+                parts = (f"{v.name} v{v.version} [{aliases}]", metrics, window, demoted)
                 print(" ".join(p for p in parts if p))
         elif args.action == "promote":
             numbers = [v.version for v in versions]
