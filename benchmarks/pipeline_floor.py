@@ -21,6 +21,7 @@ from mlplatform.lib.cleaning.metrics import clean_metrics
 from mlplatform.lib.cleaning.schemas import (
     cost_daily_schema,
     metrics_hourly_schema,
+    other_metrics_hourly_schema,
     quarantine_schema,
 )
 from mlplatform.lib.cleaning.validation import conservation, schema_failures
@@ -39,7 +40,7 @@ from mlplatform.lib.ingest.catalog import (
 from mlplatform.lib.ingest.raw import ingest
 from mlplatform.lib.ingest.simulator import read_labels
 from mlplatform.lib.models.detector import DetectorSettings
-from mlplatform.lib.models.detector_tables import alerts_by_day, history_days
+from mlplatform.lib.models.detector_tables import alerts_by_day, history_days, observations
 from mlplatform.lib.models.forecasting import COST, DEMAND, day_dataset
 from mlplatform.lib.models.promotion import train_and_challenge, train_and_challenge_anomaly
 from mlplatform.lib.models.registry import CHAMPION, Registry
@@ -101,6 +102,7 @@ def ingest_and_clean(landing: Path, lake: Lake, days: list[date]) -> None:
         quarantine = pl.concat([metrics.quarantine, cost.quarantine])
         for frame, schema in (
             (metrics.clean, metrics_hourly_schema()),
+            (metrics.other, other_metrics_hourly_schema()),
             (cost.clean, cost_daily_schema()),
             (quarantine, quarantine_schema()),
         ):
@@ -108,8 +110,15 @@ def ingest_and_clean(landing: Path, lake: Lake, days: list[date]) -> None:
         assert conservation(raw_m, metrics, "metrics").holds
         assert conservation(raw_c, cost, "cost").holds
         lake.write("clean/metrics_hourly", key, metrics.clean)
+        lake.write("clean/other_metrics_hourly", key, metrics.other)
         lake.write("clean/cost_daily", key, cost.clean)
         lake.write("clean/quarantine", key, quarantine)
+
+
+def _observations(lake: Lake, days: list[str]) -> pl.DataFrame:
+    return observations(
+        lake.read("clean/metrics_hourly", days), lake.read("clean/other_metrics_hourly", days)
+    )
 
 
 def build_features(lake: Lake, days: list[date]) -> None:
@@ -131,8 +140,8 @@ def train_models(lake: Lake, registry: Registry, days: list[date]) -> None:
     train_and_challenge(registry, COST, cost, budget, MARGIN, meta)
     train_and_challenge_anomaly(
         registry,
-        history=lake.read("clean/metrics_hourly", window[:-1]),
-        recent=lake.read("clean/metrics_hourly", window[-1:]),
+        history=_observations(lake, window[:-1]),
+        recent=_observations(lake, window[-1:]),
         margin=MARGIN,
         metadata={"training_window": f"{window[0]}..{window[-2]}"},
     )
@@ -154,7 +163,7 @@ def serve_and_monitor(
     since = days[0] - timedelta(days=history_days(settings))
     span = [k for k in available if k >= since.isoformat()]
     alerts_of_day, _ = alerts_by_day(
-        lake.read("clean/metrics_hourly", span),
+        _observations(lake, span),
         days,
         registry.load("anomaly_detector", detector.version),
         settings,

@@ -5,7 +5,7 @@ refuse a tampered model file."""
 import re
 import shutil
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -54,6 +54,7 @@ def trained(tmp_path_factory) -> Path:
     config = SimulationConfig(resources=15, seed=4, anomaly_rate=0.05, idle_share=0.4)
     for day in simulate(config, DAYS[0], len(DAYS)):
         write_landing_day(day, root / "landing", config)
+        _land_disk_reads(root / "landing", day.day)
     data_layers = dg.AssetSelection.groups("raw", "clean", "features")
     for day in DAYS:
         assert _run(root, data_layers, day.isoformat()).success
@@ -69,6 +70,31 @@ def trained(tmp_path_factory) -> Path:
     # promotes the demand forecaster by hand, so the tests can serve and score a model too.
     _registry(root).promote("demand_forecaster", 1, reason=HAND_PROMOTED)
     return root
+
+
+DISK_SPIKE = datetime(2026, 1, 10, 14, tzinfo=UTC)
+
+
+def _land_disk_reads(landing: Path, day: date) -> None:
+    """A metric outside the platform's catalog, as an agent would send it, every 5 minutes:
+    a daily cycle with noise, and a surge in one hour of the last day."""
+    rng = np.random.default_rng(day.toordinal())
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    times = [start + timedelta(minutes=5 * i) for i in range(288)]
+    values = [
+        (40 if t.replace(minute=0) == DISK_SPIKE else 1)
+        * (100 + 50 * np.sin(2 * np.pi * t.hour / 24) + rng.normal(0, 5))
+        for t in times
+    ]
+    folder = landing / "metrics" / day.isoformat()
+    pl.DataFrame(
+        {
+            "timestamp": [t.isoformat() for t in times],
+            "resource_id": "i-disk",
+            "metric_name": "DiskReadOps",
+            "value": values,
+        }
+    ).write_csv(folder / "agent.csv")
 
 
 def _registry(root: Path):
@@ -128,6 +154,11 @@ def test_serving_partition_names_the_model_version(trained: Path):
     assert np.allclose(matched["forecast"], matched["billed_cost"])
     alerts = pl.read_parquet(trained / "lake" / "serving" / "anomaly_alerts" / f"{day}.parquet")
     assert alerts.height > 0, "the simulated day has anomalies: some must raise an alert"
+    # a metric outside the catalog is watched as well: its surge is one alert, at its hour
+    disk = alerts.filter(pl.col("metric") == "DiskReadOps")
+    assert disk.select("resource_id", "ts").rows() == [("i-disk", DISK_SPIKE)]
+    watched = _registry(trained).metadata("anomaly_detector", 1)["metrics_watched"]
+    assert watched[-1] == "DiskReadOps"
     assert alerts["model_version"].unique().to_list() == ["anomaly_detector/1"]
     assert {"resource_id", "metric", "ts", "value", "anomaly_score", "signal"} <= set(
         alerts.columns

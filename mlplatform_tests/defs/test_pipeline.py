@@ -49,6 +49,7 @@ def test_definitions_load_and_groups_follow_layers():
         "raw/cloudwatch_metrics": "raw",
         "raw/cost_usage": "raw",
         "clean/metrics_hourly": "clean",
+        "clean/other_metrics_hourly": "clean",
         "clean/cost_daily": "clean",
         "clean/quarantine": "clean",
         "features/resource_hourly": "features",
@@ -89,6 +90,7 @@ def test_partition_materializes_with_checks_and_metadata(built):
     }
     assert checks == {
         ("clean/metrics_hourly", "pandera_schema"): True,
+        ("clean/other_metrics_hourly", "pandera_schema"): True,
         ("clean/cost_daily", "pandera_schema"): True,
         ("clean/quarantine", "pandera_schema"): True,
         ("clean/metrics_hourly", "row_conservation"): True,
@@ -206,8 +208,8 @@ def test_a_range_run_writes_each_day_as_a_single_day_run_would(landing_root: Pat
         DAY,
     }
     checks = ranged.get_asset_check_evaluations()
-    assert len(checks) == 5 and all(c.passed for c in checks)
+    assert len(checks) == 6 and all(c.passed for c in checks)
     assert checks[0].metadata["partitions"].value == f"2026-01-08, {DAY}"
-    assert len(single) == 2 * 7  # two days of raw (2), clean (3) and features (2)
+    assert len(single) == 2 * 8  # two days of raw (2), clean (4) and features (2)
     for path, frame in single.items():
         assert_frame_equal(pl.read_parquet(root / "lake" / path), frame)

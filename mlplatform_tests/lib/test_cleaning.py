@@ -6,6 +6,8 @@ import polars as pl
 
 from mlplatform.lib.cleaning.cost import clean_cost
 from mlplatform.lib.cleaning.metrics import clean_metrics
+from mlplatform.lib.cleaning.schemas import other_metrics_hourly_schema
+from mlplatform.lib.cleaning.validation import conservation, schema_failures
 from mlplatform.lib.ingest.catalog import (
     COST_OPTIONAL,
     COST_REQUIRED,
@@ -50,6 +52,41 @@ def test_gauges_are_averaged_counters_summed_and_network_directions_added():
     assert first["source_rows"] == 6
     assert second["memory_utilization"] == 40.0 and second["cpu_utilization"] is None
     assert (first["service"], first["region"]) == ("EC2", "eu-west-1")
+
+
+def test_metrics_outside_the_catalog_are_kept_hourly_under_their_own_names():
+    rows = [
+        ("00:05", "CPUUtilization", "10"),
+        ("00:10", "DiskReadOps", "5"),
+        ("00:40", "DiskReadOps", "8"),  # an unknown kind: averaged, not summed
+        ("01:15", " DiskReadOps ", "-2"),  # the platform cannot tell its sign is wrong
+        ("01:20", "Temperature delta", "-2.5"),
+        ("01:25", "CPUUtilization", "-1"),  # a catalog metric still may not be negative
+        ("01:30", "DiskReadOps", "nan"),
+        ("01:35", "x" * 256, "1"),
+        ("01:40", "bad\x07name", "1"),
+    ]
+    text = "timestamp,resource_id,metric_name,value,service\n" + "".join(
+        f"2026-01-03T{t}:00Z,i-1,{m},{v},EC2\n" for t, m, v in rows
+    )
+    raw = _raw(text, METRICS_REQUIRED, METRICS_OPTIONAL)
+    cleaned = clean_metrics(raw, DAY)
+    assert cleaned.clean["cpu_utilization"].to_list() == [10.0]
+    assert cleaned.other.select(
+        "metric", pl.col("ts").dt.hour(), "value", "source_rows"
+    ).rows() == [
+        ("DiskReadOps", 0, 6.5, 2),
+        ("DiskReadOps", 1, -2.0, 1),
+        ("Temperature delta", 1, -2.5, 1),
+    ]
+    assert cleaned.other["service"].unique().to_list() == ["EC2"]
+    reasons = cleaned.quarantine.sort("source_line")["reason"].to_list()
+    assert reasons[0].startswith("negative value")
+    assert reasons[1].startswith("value is NaN")
+    assert all(r.startswith("not a metric name (1 to 255 printable") for r in reasons[2:])
+    assert len(reasons) == 4
+    assert conservation(raw, cleaned, "metrics").holds
+    assert schema_failures(cleaned.other, other_metrics_hourly_schema()).is_empty()
 
 
 FOCUS_HEADER = ",".join(COST_REQUIRED) + "\n"

@@ -1,7 +1,7 @@
 """The platform's anomaly detector over the clean hourly table: every metric of every resource."""
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -17,6 +17,8 @@ from mlplatform.lib.models.detector_tables import (
     alerts_by_day,
     fit_table,
     history_days,
+    metrics_of,
+    observations,
     table_error,
 )
 from mlplatform.lib.monitoring.performance import label_recall
@@ -33,7 +35,7 @@ def hourly() -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def booster(hourly):
-    return fit_table(hourly.filter(pl.col("ts").dt.date() < SPLIT), SETTINGS)
+    return fit_table(observations(hourly.filter(pl.col("ts").dt.date() < SPLIT)), SETTINGS)
 
 
 def scored_days() -> list[date]:
@@ -41,7 +43,7 @@ def scored_days() -> list[date]:
 
 
 def test_alerts_find_labelled_anomalies_on_every_kind_of_metric(hourly, booster):
-    alerts, scored = alerts_by_day(hourly, scored_days(), booster, SETTINGS)
+    alerts, scored = alerts_by_day(observations(hourly), scored_days(), booster, SETTINGS)
     table = pl.concat(alerts.values())
     assert table.schema == pl.Schema(ALERT_COLUMNS)
     served = hourly.filter(pl.col("ts").dt.date() >= SPLIT)
@@ -75,15 +77,39 @@ def test_a_cpu_only_anomaly_raises_a_cpu_alert(hourly, booster):
     broken = quiet.with_columns(
         cpu_utilization=pl.when(hit).then(99.0).otherwise(pl.col("cpu_utilization"))
     )
-    alerts, _ = alerts_by_day(broken, [date(2026, 1, 18)], booster, SETTINGS)
+    alerts, _ = alerts_by_day(observations(broken), [date(2026, 1, 18)], booster, SETTINGS)
     mine = alerts[date(2026, 1, 18)].filter(pl.col("resource_id") == victim)
     assert mine.filter(pl.col("metric") == "cpu_utilization").height >= 1
-    before, _ = alerts_by_day(quiet, [date(2026, 1, 18)], booster, SETTINGS)
+    before, _ = alerts_by_day(observations(quiet), [date(2026, 1, 18)], booster, SETTINGS)
     assert (
         before[date(2026, 1, 18)]
         .filter((pl.col("resource_id") == victim) & (pl.col("metric") == "cpu_utilization"))
         .is_empty()
     )
+
+
+def test_a_metric_outside_the_catalog_is_watched_too(booster):
+    quiet = simulated_hourly(replace(CONFIG, anomaly_rate=0.0), START, DAYS)
+    victim, when = quiet["resource_id"][0], datetime(2026, 1, 18, 14, tzinfo=UTC)
+    disk = quiet.filter(pl.col("resource_id") == victim).select(
+        "resource_id",
+        pl.lit("DiskReadOps").alias("metric"),
+        "ts",
+        pl.when(pl.col("ts") == when)
+        .then(pl.col("network_io") * 20)
+        .otherwise(pl.col("network_io"))
+        .alias("value"),
+    )
+    observed = observations(quiet, disk)
+    assert metrics_of(observed) == [*METRICS, "DiskReadOps"]
+    alerts, scored = alerts_by_day(observed, [when.date()], booster, SETTINGS)
+    assert (
+        scored[when.date()]
+        == observations(quiet).filter(pl.col("ts").dt.date() == when.date()).height + 24
+    )
+    disk_alerts = alerts[when.date()].filter(pl.col("metric") == "DiskReadOps")
+    assert disk_alerts["ts"].to_list() == [when]
+    assert disk_alerts["resource_id"].to_list() == [victim]
 
 
 def test_a_day_scored_from_its_memory_equals_a_scan_of_everything(booster):
@@ -100,11 +126,11 @@ def test_a_day_scored_from_its_memory_equals_a_scan_of_everything(booster):
     )
     long = simulated_hourly(replace(CONFIG, resources=6), START, 30)
     days = [date(2026, 1, 27), date(2026, 1, 28)]
-    everything, _ = alerts_by_day(long, days, booster, settings)
+    everything, _ = alerts_by_day(observations(long), days, booster, settings)
     since = days[-1] - timedelta(days=history_days(settings))
     assert since > START  # the short run really starts later
     alone, _ = alerts_by_day(
-        long.filter(pl.col("ts").dt.date() >= since), days[-1:], booster, settings
+        observations(long.filter(pl.col("ts").dt.date() >= since)), days[-1:], booster, settings
     )
     assert alone[days[-1]].height > 0
     np.testing.assert_allclose(
@@ -133,4 +159,5 @@ def test_every_score_reads_only_the_detectors_memory(booster):
 
 def test_the_challenger_error_is_lower_on_the_data_it_models(hourly, booster):
     recent = hourly.filter(pl.col("ts").dt.date() >= SPLIT)
+    recent = observations(recent)
     assert table_error(booster, recent, SETTINGS) < table_error(None, recent, SETTINGS)

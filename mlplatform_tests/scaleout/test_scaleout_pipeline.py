@@ -82,6 +82,7 @@ def test_backfill_of_three_partitions_on_two_workers(
         for key in (
             "raw/cloudwatch_metrics",
             "clean/metrics_hourly",
+            "clean/other_metrics_hourly",
             "clean/quarantine",
             "features/resource_hourly",
             "monitoring/feature_drift",

@@ -13,6 +13,7 @@ ASSET_KEYS = [
     "raw / cloudwatch_metrics",
     "raw / cost_usage",
     "clean / metrics_hourly",
+    "clean / other_metrics_hourly",
     "clean / cost_daily",
     "clean / quarantine",
     "features / resource_hourly",

@@ -10,10 +10,17 @@ from pydantic import Field
 from mlplatform.automation.partitions import batched, daily_partitions
 from mlplatform.defs.clean.checks import CLEAN_CHECK_SPECS, CleanDay, clean_check_results
 from mlplatform.defs.common import OWNERS
-from mlplatform.defs.keys import COST_DAILY, METRICS_HOURLY, QUARANTINE, RAW_COST, RAW_METRICS
+from mlplatform.defs.keys import (
+    COST_DAILY,
+    METRICS_HOURLY,
+    OTHER_METRICS_HOURLY,
+    QUARANTINE,
+    RAW_COST,
+    RAW_METRICS,
+)
 from mlplatform.defs.metadata import by_day, column_schema, markdown_preview
 from mlplatform.lib.cleaning.cost import DAILY_COLUMNS, clean_cost
-from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS, clean_metrics
+from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS, OTHER_HOURLY_COLUMNS, clean_metrics
 from mlplatform.lib.cleaning.schemas import QUARANTINE_COLUMNS
 
 
@@ -53,6 +60,14 @@ def _out(key: dg.AssetKey, description: str, schema: dict[str, pl.DataType]) -> 
             "counts the raw rows behind each hour.",
             HOURLY_COLUMNS,
         ),
+        "other_metrics_hourly": _out(
+            OTHER_METRICS_HOURLY,
+            "Every metric outside the platform's catalog (anything a source sends besides cpu, "
+            "memory, network and requests), under the name it was sent with: one row per "
+            "resource, metric and UTC hour, the mean of its samples. The anomaly detector "
+            "watches these too; the feature set does not.",
+            OTHER_HOURLY_COLUMNS,
+        ),
         "cost_daily": _out(
             COST_DAILY,
             "FOCUS cost lines summed per day, account, service, region, resource and charge "
@@ -68,6 +83,7 @@ def _out(key: dg.AssetKey, description: str, schema: dict[str, pl.DataType]) -> 
     },
     internal_asset_deps={
         "metrics_hourly": {RAW_METRICS},
+        "other_metrics_hourly": {RAW_METRICS},
         "cost_daily": {RAW_COST},
         "quarantine": {RAW_METRICS, RAW_COST},
     },
@@ -113,6 +129,17 @@ def clean_partition(
 def _outputs(days: dict[str, CleanDay]) -> Iterator[dg.Output[dict[str, pl.DataFrame]]]:
     metrics = {k: d.results["metrics"] for k, d in days.items()}
     cost = {k: d.results["cost"] for k, d in days.items()}
+    other = {k: d.table(OTHER_METRICS_HOURLY) for k, d in days.items()}
+    yield dg.Output(
+        other,
+        output_name="other_metrics_hourly",
+        metadata=by_day(
+            {
+                k: {"rows": frame.height, "metrics": frame["metric"].n_unique()}
+                for k, frame in other.items()
+            }
+        ),
+    )
     yield dg.Output(
         {k: r.clean for k, r in metrics.items()},
         output_name="metrics_hourly",

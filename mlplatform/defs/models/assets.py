@@ -4,11 +4,12 @@ MLflow, promoted from challenger to champion only when they beat it."""
 import dagster as dg
 from pydantic import Field
 
-from mlplatform.defs.common import OWNERS
+from mlplatform.defs.common import OWNERS, read_observations
 from mlplatform.defs.keys import (
     ANOMALY_MODEL,
     COST_FEATURES,
     METRICS_HOURLY,
+    OTHER_METRICS_HOURLY,
     RESOURCE_FEATURES,
     model_key,
 )
@@ -161,12 +162,12 @@ cost_forecaster = _forecaster(
 @dg.asset(
     key=ANOMALY_MODEL,
     group_name="models",
-    deps=[METRICS_HOURLY],
+    deps=[METRICS_HOURLY, OTHER_METRICS_HOURLY],
     description=(
         "The anomaly detector's one-step model: LightGBM over the hour-to-hour change of every "
-        "metric of every resource (clean hourly), pooled and scale-free. Serving scores each "
-        "series with it and two more label-free signals (shape novelty, range); the settings "
-        "travel with the version. The same detector runs `mlplatform detect`."
+        "metric of every resource (both clean hourly tables), pooled and scale-free. Serving "
+        "scores each series with it and two more label-free signals (shape novelty, range); "
+        "the settings travel with the version. The same detector runs `mlplatform detect`."
     ),
     owners=OWNERS,
     kinds={"lightgbm", "mlflow"},
@@ -183,8 +184,8 @@ def anomaly_detector(
     train_days, recent_days = days[:-1], days[-1:]
     outcome = train_and_challenge_anomaly(
         registry.open(),
-        history=lake_reader.read(*METRICS_HOURLY.path, train_days),
-        recent=lake_reader.read(*METRICS_HOURLY.path, recent_days),
+        history=read_observations(lake_reader, train_days),
+        recent=read_observations(lake_reader, recent_days),
         margin=config.promotion_margin,
         metadata={
             "dagster_run_id": context.run.run_id,

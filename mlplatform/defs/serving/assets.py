@@ -4,7 +4,14 @@ import dagster as dg
 import polars as pl
 
 from mlplatform.automation.partitions import batched, daily_partitions
-from mlplatform.defs.common import OWNERS, Days, partition_days, read_with_history
+from mlplatform.defs.common import (
+    OWNERS,
+    Days,
+    history_span,
+    partition_days,
+    read_observations,
+    read_with_history,
+)
 from mlplatform.defs.keys import (
     ANOMALY_ALERTS,
     ANOMALY_MODEL,
@@ -16,6 +23,7 @@ from mlplatform.defs.keys import (
     DEMAND_FORECASTS,
     DEMAND_MODEL,
     METRICS_HOURLY,
+    OTHER_METRICS_HOURLY,
     RESOURCE_FEATURES,
 )
 from mlplatform.defs.metadata import by_day
@@ -113,7 +121,7 @@ def cost_forecasts(
 
 @dg.asset(
     key=ANOMALY_ALERTS,
-    deps=[METRICS_HOURLY, ANOMALY_MODEL],
+    deps=[METRICS_HOURLY, OTHER_METRICS_HOURLY, ANOMALY_MODEL],
     description=(
         "Every metric of every resource scored hour by hour by the champion anomaly detector, "
         "from the day and the history its memory needs; one row per alert naming resource, "
@@ -128,15 +136,16 @@ def anomaly_alerts(
     champion, booster, meta = _champion(registry, "anomaly_detector")
     settings = DetectorSettings(**meta["settings"])
     days = partition_days(context)
-    hourly = read_with_history(context, lake_reader, METRICS_HOURLY, history_days(settings))
-    alerts, scored = alerts_by_day(hourly, days, booster, settings)
+    span = history_span(context, lake_reader, METRICS_HOURLY, history_days(settings))
+    observed = read_observations(lake_reader, span)
+    alerts, scored = alerts_by_day(observed, days, booster, settings)
     version = pl.lit(f"anomaly_detector/{champion.version}")
     out = {d.isoformat(): frame.with_columns(model_version=version) for d, frame in alerts.items()}
     figures = {
         d.isoformat(): {
             "alerts": frame.height,
             "scored_rows": scored[d],
-            **{f"alerts_{m}": int((frame["metric"] == m).sum()) for m in metrics_of(hourly)},
+            **{f"alerts_{m}": int((frame["metric"] == m).sum()) for m in metrics_of(observed)},
         }
         for d, frame in alerts.items()
     }

@@ -18,6 +18,10 @@ class CleanResult:
     accepted_rows: int
     raw_rows: int
 
+    def tables(self) -> tuple[pl.DataFrame, ...]:
+        """Every clean table the raw rows went into."""
+        return (self.clean,)
+
 
 ARRIVAL_ORDER = ("arrived_at", "source_file", "source_line")
 

@@ -50,21 +50,32 @@ def _within_day(day: date) -> pa.Check:
     )
 
 
+def _hour_start() -> pa.Check:
+    return _check(
+        "not the start of an hour",
+        lambda d: d.lazyframe.select(pl.col(d.key).dt.truncate("1h") == pl.col(d.key)),
+    )
+
+
 def metric_observation_schema(day: date) -> pa.DataFrameSchema:
-    """One parsed landing row of the long metrics format."""
+    """One parsed landing row of the long metrics format: a catalog metric (`in_catalog`) or
+    any other, whose meaning the platform does not know (so it may be negative)."""
     import pandera.polars as pa
 
     percent = list(PERCENT_METRICS)
     return pa.DataFrameSchema(
         {
             "resource_id": pa.Column(pl.String, _non_empty("resource_id")),
-            "metric": pa.Column(pl.String, pa.Check.isin(list(METRICS))),
+            "metric": pa.Column(pl.String, _non_empty("metric")),
             "ts": pa.Column(UTC, _within_day(day)),
             "value": pa.Column(
                 pl.Float64,
                 [
                     _check("value is NaN or infinite", _finite),
-                    _check("negative value", lambda d: d.lazyframe.select(pl.col(d.key) >= 0)),
+                    _check(
+                        "negative value",
+                        lambda d: d.lazyframe.select(~pl.col("in_catalog") | (pl.col(d.key) >= 0)),
+                    ),
                     _check(
                         "percentage above 100",
                         lambda d: d.lazyframe.select(
@@ -87,13 +98,7 @@ def metrics_hourly_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "resource_id": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
-            "ts": pa.Column(
-                UTC,
-                _check(
-                    "not the start of an hour",
-                    lambda d: d.lazyframe.select(pl.col(d.key).dt.truncate("1h") == pl.col(d.key)),
-                ),
-            ),
+            "ts": pa.Column(UTC, _hour_start()),
             "cpu_utilization": pa.Column(pl.Float64, pa.Check.in_range(0, 100), nullable=True),
             "memory_utilization": pa.Column(pl.Float64, pa.Check.in_range(0, 100), nullable=True),
             "network_io": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
@@ -103,6 +108,33 @@ def metrics_hourly_schema() -> pa.DataFrameSchema:
         unique=["resource_id", "ts"],
         strict=False,
         name="metrics_hourly",
+    )
+
+
+@lru_cache(maxsize=1)
+def other_metrics_hourly_schema() -> pa.DataFrameSchema:
+    import pandera.polars as pa
+
+    return pa.DataFrameSchema(
+        {
+            "resource_id": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
+            "metric": pa.Column(
+                pl.String,
+                [
+                    pa.Check.str_length(min_value=1),
+                    _check(
+                        "a catalog metric (it belongs in metrics_hourly)",
+                        lambda d: d.lazyframe.select(~pl.col(d.key).is_in(list(METRICS))),
+                    ),
+                ],
+            ),
+            "ts": pa.Column(UTC, _hour_start()),
+            "value": pa.Column(pl.Float64, _check("value is NaN or infinite", _finite)),
+            "source_rows": pa.Column(pl.Int64, pa.Check.ge(1)),
+        },
+        unique=["resource_id", "metric", "ts"],
+        strict=False,
+        name="other_metrics_hourly",
     )
 
 

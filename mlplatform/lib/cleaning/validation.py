@@ -30,9 +30,9 @@ def schema_failures(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataF
 
 
 def conservation(raw: pl.DataFrame, result: CleanResult, source: str) -> Conservation:
-    """raw rows = rows behind the clean table + the source's quarantined rows."""
+    """raw rows = rows behind the clean tables + the source's quarantined rows."""
     return Conservation(
         raw_rows=raw.height,
-        clean_source_rows=int(result.clean["source_rows"].sum()),
+        clean_source_rows=sum(int(t["source_rows"].sum()) for t in result.tables()),
         quarantined=result.quarantine.filter(pl.col("source") == source).height,
     )

@@ -20,6 +20,9 @@ METRIC_ALIASES: dict[str, str] = {
     "network_out": "network_io",
     "RequestCount": "request_count",
 }
+# Any other metric a source sends keeps its name as sent (`clean/other_metrics_hourly`): the
+# anomaly detector watches it, the feature set (whose contract names the catalog's) does not.
+METRIC_NAME_MAX_CHARS = 255  # CloudWatch's limit on a metric name
 
 METRICS_REQUIRED: tuple[str, ...] = ("timestamp", "resource_id", "metric_name", "value")
 METRICS_OPTIONAL: tuple[str, ...] = ("namespace", "region", "service", "unit")

@@ -1,5 +1,6 @@
-"""The anomaly detector (`detector.py`) over the platform's wide hourly table: one series per
-resource and metric, for every metric of the catalog the table carries."""
+"""The anomaly detector (`detector.py`) over the platform's clean hourly tables: one series per
+resource and metric, for every metric a source sent (the catalog's, in the wide table, and any
+other, in the long one)."""
 
 from __future__ import annotations
 
@@ -30,18 +31,44 @@ def history_days(settings: DetectorSettings) -> int:
     return math.ceil(settings.memory(HOURS_PER_DAY) / HOURS_PER_DAY)
 
 
-def metrics_of(hourly: pl.DataFrame) -> list[str]:
-    return [m for m in METRICS if m in hourly.columns]
+OBSERVATION_COLUMNS = {
+    "resource_id": pl.String,
+    "metric": pl.String,
+    "ts": pl.Datetime("us", "UTC"),
+    "value": pl.Float64,
+}
 
 
-def series(hourly: pl.DataFrame) -> Iterator[tuple[str, str, pl.DataFrame]]:
-    """(resource_id, metric, ts/value frame without nulls, in time order) for every series."""
-    for metric in metrics_of(hourly):
-        long = hourly.select("resource_id", "ts", pl.col(metric).alias("value")).drop_nulls()
-        for (resource,), frame in long.sort("resource_id", "ts").group_by(
-            "resource_id", maintain_order=True
-        ):
-            yield str(resource), metric, frame.select("ts", "value")
+def observations(hourly: pl.DataFrame, other: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every metric's values as long rows (OBSERVATION_COLUMNS, no nulls): the catalog's columns
+    of the wide hourly table, then `other` (clean/other_metrics_hourly), if given."""
+    parts = [
+        hourly.select("resource_id", pl.lit(m).alias("metric"), "ts", pl.col(m).alias("value"))
+        for m in METRICS
+        if m in hourly.columns
+    ]
+    if other is not None:
+        parts.append(other.select(list(OBSERVATION_COLUMNS)))
+    frames = [p.cast(OBSERVATION_COLUMNS).drop_nulls() for p in parts]  # type: ignore[arg-type]
+    return pl.concat([pl.DataFrame(schema=OBSERVATION_COLUMNS), *frames])
+
+
+def metrics_of(observed: pl.DataFrame) -> list[str]:
+    """The metrics `observations` holds values of: the catalog's first, then the others."""
+    present = set(observed["metric"].unique())
+    return [m for m in METRICS if m in present] + sorted(present - set(METRICS))
+
+
+def series(observed: pl.DataFrame) -> Iterator[tuple[str, str, pl.DataFrame]]:
+    """(resource_id, metric, ts/value frame in time order) for every series of `observations`."""
+    order = {m: i for i, m in enumerate(metrics_of(observed))}
+    keyed = observed.with_columns(
+        _order=pl.col("metric").replace_strict(order, return_dtype=pl.Int64)
+    )
+    for (_, resource, metric), frame in keyed.sort("_order", "resource_id", "ts").group_by(
+        "_order", "resource_id", "metric", maintain_order=True
+    ):
+        yield str(resource), str(metric), frame.select("ts", "value")
 
 
 def _arrays(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -49,27 +76,27 @@ def _arrays(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return frame["value"].cast(pl.Float64).to_numpy(), ts
 
 
-def fit_table(hourly: pl.DataFrame, settings: DetectorSettings):  # -> lightgbm.Booster
-    """One one-step model over every resource's every metric."""
-    return detector.fit([_arrays(f) for _, _, f in series(hourly)], settings)
+def fit_table(observed: pl.DataFrame, settings: DetectorSettings):  # -> lightgbm.Booster
+    """One one-step model over every series of `observations`."""
+    return detector.fit([_arrays(f) for _, _, f in series(observed)], settings)
 
 
-def table_error(booster, hourly: pl.DataFrame, settings: DetectorSettings) -> float:
-    """The model's mean absolute one-step error (symlog) over every series of `hourly`."""
+def table_error(booster, observed: pl.DataFrame, settings: DetectorSettings) -> float:
+    """The model's mean absolute one-step error (symlog) over every series of `observations`."""
     return detector.one_step_error(
-        booster, [_arrays(f) for _, _, f in series(hourly)], settings.threads
+        booster, [_arrays(f) for _, _, f in series(observed)], settings.threads
     )
 
 
 def alerts_by_day(
-    hourly: pl.DataFrame, days: list[date], booster, settings: DetectorSettings
+    observed: pl.DataFrame, days: list[date], booster, settings: DetectorSettings
 ) -> tuple[dict[date, pl.DataFrame], dict[date, int]]:
-    """Each day's alerts (ALERT_COLUMNS) and scored rows, from `hourly` holding the days and
-    their history. Each series is scored once over the whole span: every score reads only
+    """Each day's alerts (ALERT_COLUMNS) and scored rows, from `observations` holding the days
+    and their history. Each series is scored once over the whole span: every score reads only
     its memory, so a day comes out as it would from that day's history alone."""
     first = datetime.combine(min(days), time(), tzinfo=UTC)
     parts = [pl.DataFrame(schema={**ALERT_COLUMNS, "is_anomaly": pl.Boolean})]
-    found = list(series(hourly))
+    found = list(series(observed))
     arrays = [_arrays(frame) for _, _, frame in found]
     errors = detector.residuals_of_many(arrays, booster, settings.threads)
     for (resource, metric, frame), (values, ts), e in zip(found, arrays, errors, strict=True):

@@ -172,7 +172,8 @@ def train_and_challenge_anomaly(
     metadata: dict[str, Any],
     settings: DetectorSettings | None = None,
 ) -> AnomalyOutcome:
-    """Fit the detector's one-step model on every series of `history` (clean hourly);
+    """Fit the detector's one-step model on every series of `history` (the clean hourly
+    tables as `detector_tables.observations`);
     challenger and champion are compared on `recent` (never trained on) by their one-step
     error. The settings travel in the version's metadata, so serving scores with them."""
     name = "anomaly_detector"

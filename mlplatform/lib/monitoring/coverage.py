@@ -10,6 +10,7 @@ DAILY_TABLES = (
     "raw/cloudwatch_metrics",
     "raw/cost_usage",
     "clean/metrics_hourly",
+    "clean/other_metrics_hourly",
     "clean/cost_daily",
     "clean/quarantine",
     "features/resource_hourly",
