@@ -15,6 +15,7 @@ import pytest
 
 from mlplatform.cli import main
 from mlplatform.definitions import ASSETS
+from mlplatform.lib.ingest.catalog import METRICS
 from mlplatform.lib.ingest.simulator import SimulationConfig, simulate, write_landing_day
 from mlplatform.lib.models.forecasting import DEMAND, build_dataset, train
 from mlplatform.lib.models.promotion import challenge
@@ -128,7 +129,8 @@ def test_three_models_registered_and_promoted_only_if_they_beat_naive(trained: P
 def test_serving_partition_names_the_model_version(trained: Path):
     day = DAYS[-1].isoformat()
     serving = dg.AssetSelection.groups("serving")
-    assert _run(trained, serving, day).success
+    result = _run(trained, serving, day)
+    assert result.success
     forecasts = pl.read_parquet(
         trained / "lake" / "serving" / "demand_forecasts" / f"{day}.parquet"
     )
@@ -157,6 +159,9 @@ def test_serving_partition_names_the_model_version(trained: Path):
     # a metric outside the catalog is watched as well: its surge is one alert, at its hour
     disk = alerts.filter(pl.col("metric") == "DiskReadOps")
     assert disk.select("resource_id", "ts").rows() == [("i-disk", DISK_SPIKE)]
+    [alerted] = result.asset_materializations_for_node("serving__anomaly_alerts")
+    assert alerted.metadata["alerts_other_metrics"].value == 1
+    assert sum(alerted.metadata[f"alerts_{m}"].value for m in METRICS) == alerts.height - 1
     watched = _registry(trained).metadata("anomaly_detector", 1)["metrics_watched"]
     assert watched[-1] == "DiskReadOps"
     assert alerts["model_version"].unique().to_list() == ["anomaly_detector/1"]
