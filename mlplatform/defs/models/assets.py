@@ -178,6 +178,8 @@ def anomaly_detector(
     lake_reader: LakeReader,
     registry: ModelRegistry,
 ) -> dg.MaterializeResult:
+    # clean_partition writes both metric tables in one step, so metrics_hourly's data versions
+    # change whenever other_metrics_hourly's do: they fingerprint the window for both
     days, data_version = _window(context, lake_reader, METRICS_HOURLY, config)
     if len(days) < 2:
         raise dg.Failure("the anomaly detector needs two days: one to train on, one to compare")
