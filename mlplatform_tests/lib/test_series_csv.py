@@ -41,7 +41,11 @@ def test_reads_a_nab_file_with_its_clock_quirks(tmp_path: Path):
     [
         ("", "the file is empty"),
         ("timestamp,value\n", "no rows after the header"),
-        ("time,value\n2026-01-01 00:00:00,1\n", "missing column(s) timestamp"),
+        ("time,value\n2026-01-01 00:00:00,1\n", "missing column(s) timestamp;"),
+        (
+            "timestamp;value\n2026-01-01 00:00:00;1\n",
+            "missing column(s) timestamp, value; the comma-separated header has 'timestamp;value'",
+        ),
         ("timestamp,value\n2026-01-01 00:00:00,1\n2026-13-01 00:00:00,2\n", "line 3: timestamp"),
         ("timestamp,value\n2026-01-01 00:00:00,1\n,2\n", "line 3: no timestamp"),
         ("timestamp,value\n2026-01-01 00:00:00,\n", "line 2: no value"),

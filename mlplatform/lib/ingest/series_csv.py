@@ -48,7 +48,10 @@ def read_series(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise SeriesFileError("the file is empty") from None
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
-        raise SeriesFileError(f"missing column(s) {', '.join(missing)}")
+        found = ", ".join(repr(c) for c in frame.columns)
+        raise SeriesFileError(
+            f"missing column(s) {', '.join(missing)}; the comma-separated header has {found}"
+        )
     if frame.is_empty():
         raise SeriesFileError("no rows after the header")
     parsed = frame.select(
