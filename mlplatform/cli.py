@@ -182,7 +182,6 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    import numpy as np
     import polars as pl
 
     from mlplatform.lib.ingest.series_csv import timestamp_text
@@ -194,10 +193,6 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     first_fit = SeriesForecastSettings().first_fit
 
     def write(timestamps, values, target: Path) -> str:
-        if values.size <= first_fit:
-            raise ValueError(
-                f"{values.size} rows: the first model is fitted on the first {first_fit:,}"
-            )
         started = time.perf_counter()
 
         def fitted(k: int, fits: int, rows: int) -> None:
@@ -213,8 +208,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             for k in range(1, args.horizon + 1)
         }
         pl.DataFrame({"timestamp": timestamp_text(timestamps), **columns}).write_csv(target)
-        first = int(np.flatnonzero(~np.isnan(forecasts[:, 0]))[0])
-        return f"forecasts from line {first + 2:,} of {values.size + 1:,}"
+        naive = f"the best naive forecast so far on lines 2-{min(values.size, first_fit) + 1:,}"
+        if values.size <= first_fit:
+            return f"no model ({values.size:,} rows, the first is fitted on {first_fit:,}): {naive}"
+        return f"{naive}, the model's from line {first_fit + 2:,} of {values.size + 1:,}"
 
     return _each_series(args, write)
 

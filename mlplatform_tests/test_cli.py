@@ -171,12 +171,14 @@ def test_detect_scores_each_csv_and_reports_a_bad_one(tmp_path: Path, capsys):
     assert pl.read_csv(tmp_path / "one" / "good.csv").equals(out)
 
 
-def test_forecast_writes_each_horizon_from_the_first_model_on(tmp_path: Path, capsys):
+def test_forecast_writes_every_row_naive_until_the_first_model(tmp_path: Path, capsys):
     rng = np.random.default_rng(4)
     t = np.arange(1100)
     values = 100 + 30 * np.sin(2 * np.pi * t / 48) + rng.normal(0, 2, t.size)
     stamps = _series_csv(tmp_path / "in" / "demand.csv", values, 30)
     _series_csv(tmp_path / "in" / "short.csv", values[:500], 30)
+    tiny = tmp_path / "tiny.csv"
+    _series_csv(tiny, values[:100], 30)
     code = main(
         [
             "forecast",
@@ -188,18 +190,27 @@ def test_forecast_writes_each_horizon_from_the_first_model_on(tmp_path: Path, ca
             "2",
         ]
     )
-    assert code == 1
+    assert code == 0
     out = pl.read_csv(tmp_path / "out" / "demand.csv", infer_schema_length=None)
     assert out.columns == ["timestamp", "h1", "h2"]
     assert out["timestamp"].to_list() == stamps
-    assert out[:1000].null_count().sum_horizontal().item() == 2000
-    later = out[1000:]
-    assert later.null_count().sum_horizontal().item() == 0
+    assert out.null_count().sum_horizontal().item() == 0
+    # before the first model, the best naive forecast so far: here yesterday's value
+    early = out[60:125]
+    assert np.allclose(early["h2"].to_numpy(), values[60 + 2 - 48 : 125 + 2 - 48], atol=1e-4)
+    later = out[125:]
     # forecasts of the next rows, not of a constant: they follow the daily wave
-    assert np.corrcoef(later["h1"].to_numpy()[:-1], values[1001:])[0, 1] > 0.9
+    assert np.corrcoef(later["h1"].to_numpy()[:-1], values[126:])[0, 1] > 0.9
     captured = capsys.readouterr()
-    assert "model 1/1 trained on 1,000 rows" in captured.err
-    assert "demand.csv: forecasts from line 1,002 of 1,101" in captured.err
+    assert "model 4/4 trained on 1,000 rows" in captured.err
+    assert (
+        "demand.csv: the best naive forecast so far on lines 2-126, the model's from line "
+        "127 of 1,101" in captured.err
+    )
     short = captured.err.index("short.csv\n")
-    assert "error: 500 rows: the first model is fitted on the first 1,000" in captured.err[short:]
-    assert not (tmp_path / "out" / "short.csv").exists()
+    assert "short.csv: the best naive forecast so far on lines 2-126" in captured.err[short:]
+    assert pl.read_csv(tmp_path / "out" / "short.csv").height == 500
+    # a series too short for a model still gets its naive forecasts, and says so
+    assert main(["forecast", "--input", str(tiny), "--output", str(tmp_path / "tiny")]) == 0
+    assert pl.read_csv(tmp_path / "tiny" / "tiny.csv").null_count().sum_horizontal().item() == 0
+    assert "no model (100 rows, the first is fitted on 125)" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from mlplatform.lib.models.detector import DetectorSettings, score_causally
 from mlplatform.lib.models.forecasting import build_dataset
 from mlplatform.lib.models.series_forecast import (
     SeriesForecastSettings,
+    best_naive_so_far,
     forecast_errors,
     naive_forecasts,
     rolling_origin_forecast,
@@ -92,7 +93,9 @@ def test_forecaster_is_causal_and_beats_naive():
     cut = rolling_origin_forecast(values[:k], ts[:k], 4, FAST_FORECAST)
     np.testing.assert_array_equal(full[:k], altered[:k])
     np.testing.assert_array_equal(full[:k], cut)
-    assert np.isnan(full[:300]).all() and not np.isnan(full[300:]).any()
+    # before the first model (300 rows here), the naive forecast that has been best so far
+    np.testing.assert_array_equal(full[:300], best_naive_so_far(values, ts, 4)[:300])
+    assert not np.isnan(full).any()
     model = forecast_errors(values, full, 420)
     best = np.nanmin(
         [forecast_errors(values, f, 420) for f in naive_forecasts(values, ts, 4).values()], axis=0
@@ -172,6 +175,28 @@ def test_a_half_hourly_series_tells_its_targets_half_hours_apart():
     features = resource_hourly_features(series_table(values, ts))
     dataset = build_dataset(features, series_spec(ts, 4))
     assert dataset.frame["target_hour"].n_unique() == 48
+
+
+def test_the_naive_forecast_before_a_model_is_the_best_so_far_and_causal():
+    rng = np.random.default_rng(5)
+    t = np.arange(24 * 6)  # under a week: the weekly baseline never takes part
+    values = 100 + 40 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, t.size)
+    ts = np.datetime64("2026-01-01T00:00") + t.astype("timedelta64[h]")
+    picked = best_naive_so_far(values, ts, 4)
+    naive = naive_forecasts(values, ts, 4)
+    # nothing is known at the first row: the last value
+    np.testing.assert_array_equal(picked[0], naive["last_value"][0])
+    # a clean daily wave: once days of its forecasts are scored, yesterday's value wins
+    later = slice(24 * 3, None)
+    np.testing.assert_array_equal(picked[later], naive["same_time_yesterday"][later])
+    # a random walk: the last value does
+    walk = 100 + np.cumsum(rng.normal(0, 5, t.size))
+    np.testing.assert_array_equal(
+        best_naive_so_far(walk, ts, 4)[later], naive_forecasts(walk, ts, 4)["last_value"][later]
+    )
+    changed = values.copy()
+    changed[100:] = 0
+    np.testing.assert_array_equal(best_naive_so_far(changed, ts, 4)[:100], picked[:100])
 
 
 def test_forecaster_beats_naive_on_a_noisy_development_file(nab_dir):
