@@ -142,6 +142,8 @@ def _each_series(args: argparse.Namespace, write) -> int:
         started = time.perf_counter()
         print(f"[{i}/{len(files)}] {path}", file=sys.stderr)
         try:
+            if target.resolve() == path.resolve():
+                raise ValueError(f"the output {target} would overwrite its input")
             timestamps, values = read_series(path)
             target.parent.mkdir(parents=True, exist_ok=True)
             said = write(timestamps, values, target)
@@ -165,8 +167,6 @@ def cmd_detect(args: argparse.Namespace) -> int:
     warmup = DetectorSettings().warmup
 
     def write(timestamps, values, target: Path) -> str:
-        if values.size <= warmup:
-            raise ValueError(f"{values.size} rows: nothing alerts in the first {warmup} rows")
         scored = score_causally(values, timestamps)
         pl.DataFrame(
             {
@@ -176,6 +176,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
                 "signal": np.where(scored.is_anomaly, scored.signal, ""),  # for alerts only
             }
         ).write_csv(target)
+        if values.size <= warmup:  # written all the same: every input gets its output
+            return f"no alert can fire in {values.size:,} rows (none does in the first {warmup})"
         return f"{int(scored.is_anomaly.sum())} alert(s) in {values.size:,} rows"
 
     return _each_series(args, write)

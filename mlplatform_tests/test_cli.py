@@ -169,6 +169,19 @@ def test_detect_scores_each_csv_and_reports_a_bad_one(tmp_path: Path, capsys):
     alone = tmp_path / "in" / "realX" / "good.csv"
     assert main(["detect", "--input", str(alone), "--output", str(tmp_path / "one")]) == 0
     assert pl.read_csv(tmp_path / "one" / "good.csv").equals(out)
+    # a series shorter than the warm-up still gets its output, without alerts, and says so
+    _series_csv(tmp_path / "short.csv", values[:50], 5)
+    capsys.readouterr()
+    brief = ["detect", "--input", str(tmp_path / "short.csv"), "--output", str(tmp_path / "s")]
+    assert main(brief) == 0
+    short = pl.read_csv(tmp_path / "s" / "short.csv", infer_schema_length=None)
+    assert short.height == 50 and short["is_anomaly"].sum() == 0
+    assert "no alert can fire in 50 rows (none does in the first 120)" in capsys.readouterr().err
+    # never over its own input
+    before = (tmp_path / "short.csv").read_text()
+    assert main(["detect", "--input", str(tmp_path / "short.csv"), "--output", str(tmp_path)]) == 1
+    assert "would overwrite its input" in capsys.readouterr().err
+    assert (tmp_path / "short.csv").read_text() == before
 
 
 def test_forecast_writes_every_row_naive_until_the_first_model(tmp_path: Path, capsys):
