@@ -4,6 +4,7 @@ against the naive baselines (last value, same time yesterday, same time last wee
 
     .venv/bin/python -m benchmarks.forecast_evaluation                # nyc_taxi, horizon 4
     .venv/bin/python -m benchmarks.forecast_evaluation --folder FOLDER  # every CSV under it
+    ... --rows 1000 --first-fit 1000   # each file's first 1,000 rows; first model on 1,000
 
 Prints, per file and horizon, the model's MAE over the best naive baseline's (lower is
 better; 1.0 is no better than naive), and their mean over the horizons.
@@ -19,6 +20,7 @@ import numpy as np
 
 from mlplatform.lib.ingest.series_csv import read_series
 from mlplatform.lib.models.series_forecast import (
+    SeriesForecastSettings,
     forecast_errors,
     naive_forecasts,
     rolling_origin_forecast,
@@ -28,11 +30,18 @@ DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/nab/realKnownCause/
 WARM_UP = 0.3
 
 
-def relative_errors(path: Path, horizon: int) -> tuple[list[float], int, float]:
-    """Model MAE / best naive MAE per horizon, the rows, and the seconds it took."""
+def relative_errors(
+    path: Path,
+    horizon: int,
+    rows: int | None = None,
+    settings: SeriesForecastSettings | None = None,
+) -> tuple[list[float], int, float]:
+    """Model MAE / best naive MAE per horizon, the rows, and the seconds it took; on the
+    file's first `rows` rows if given."""
     timestamps, values = read_series(path)
+    timestamps, values = timestamps[:rows], values[:rows]
     started = time.perf_counter()
-    forecasts = rolling_origin_forecast(values, timestamps, horizon)
+    forecasts = rolling_origin_forecast(values, timestamps, horizon, settings)
     seconds = time.perf_counter() - started
     start = int(WARM_UP * values.size)
     model = forecast_errors(values, forecasts, start)
@@ -51,7 +60,15 @@ def main() -> int:
     parser.add_argument("--file", type=Path, action="append", help="a timestamp,value CSV")
     parser.add_argument("--folder", type=Path, help="every CSV under it")
     parser.add_argument("--horizon", type=int, default=4)
+    parser.add_argument("--rows", type=int, help="score only each file's first ROWS rows")
+    parser.add_argument(
+        "--first-fit",
+        type=int,
+        default=SeriesForecastSettings().first_fit,
+        help="rows of the first model (default: %(default)s, as mlplatform forecast)",
+    )
     args = parser.parse_args()
+    settings = SeriesForecastSettings(first_fit=args.first_fit)
     files = list(args.file or [])
     if args.folder:
         files += sorted(args.folder.rglob("*.csv"))
@@ -61,7 +78,7 @@ def main() -> int:
     print("|---|---|" + "---|" * args.horizon + "---|---|")
     means = []
     for path in files:
-        ratios, rows, seconds = relative_errors(path, args.horizon)
+        ratios, rows, seconds = relative_errors(path, args.horizon, args.rows, settings)
         means.append(float(np.mean(ratios)))
         cells = " | ".join(f"{r:.3f}" for r in ratios)
         print(f"| {path.name} | {rows} | {cells} | {means[-1]:.3f} | {seconds:.0f} |")
