@@ -29,7 +29,7 @@ from mlplatform.defs.keys import (
 from mlplatform.defs.metadata import by_day
 from mlplatform.lib.ingest.catalog import METRICS
 from mlplatform.lib.models.detector import DetectorSettings
-from mlplatform.lib.models.detector_tables import alerts_by_day, history_days, metrics_of
+from mlplatform.lib.models.detector_tables import alerts_by_day, history_days
 from mlplatform.lib.models.forecasting import (
     COST,
     DEMAND,
@@ -141,15 +141,14 @@ def anomaly_alerts(
     observed = read_observations(lake_reader, span)
     alerts, scored = alerts_by_day(observed, days, booster, settings)
     version = pl.lit(f"anomaly_detector/{champion.version}")
-    catalog = [m for m in metrics_of(observed) if m in METRICS]
     out = {d.isoformat(): frame.with_columns(model_version=version) for d, frame in alerts.items()}
     figures = {
         d.isoformat(): {
             "alerts": frame.height,
             "scored_rows": scored[d],
             # one figure per catalog metric; any number of others share one, to keep it short
-            **{f"alerts_{m}": int((frame["metric"] == m).sum()) for m in catalog},
-            "alerts_other_metrics": int((~frame["metric"].is_in(catalog)).sum()),
+            **{f"alerts_{m}": int((frame["metric"] == m).sum()) for m in METRICS},
+            "alerts_other_metrics": int((~frame["metric"].is_in(METRICS)).sum()),
         }
         for d, frame in alerts.items()
     }
