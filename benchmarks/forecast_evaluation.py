@@ -43,6 +43,15 @@ def relative_errors(
     started = time.perf_counter()
     forecasts = rolling_origin_forecast(values, timestamps, horizon, settings)
     seconds = time.perf_counter() - started
+    return relative_to_best_naive(values, timestamps, forecasts), values.size, seconds
+
+
+def relative_to_best_naive(
+    values: np.ndarray, timestamps: np.ndarray, forecasts: np.ndarray
+) -> list[float]:
+    """Per horizon, the MAE of `forecasts` (rows, horizon) over the best naive baseline's,
+    both on the origins after the warm-up."""
+    horizon = forecasts.shape[1]
     start = int(WARM_UP * values.size)
     model = forecast_errors(values, forecasts, start)
     naive = [
@@ -50,7 +59,7 @@ def relative_errors(
         for f in naive_forecasts(values, timestamps, horizon).values()
     ]
     best = [min(n[k] for n in naive) for k in range(horizon)]
-    return [m / b for m, b in zip(model, best, strict=True)], values.size, seconds
+    return [m / b for m, b in zip(model, best, strict=True)]
 
 
 def main() -> int:

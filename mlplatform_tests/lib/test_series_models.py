@@ -208,3 +208,19 @@ def test_forecaster_beats_naive_on_a_noisy_development_file(nab_dir):
     path = nab_dir / "realAWSCloudwatch" / "ec2_cpu_utilization_ac20cd.csv"
     ratios, _, _ = relative_errors(path, 4)
     assert np.mean(ratios) < 0.82
+
+
+def test_forecast_ceiling_forecasts_every_scored_row_from_the_rest_of_the_series():
+    """`benchmarks.forecast_ceiling`: each scored row is forecast (nothing in the warm-up), and
+    on a daily wave the cross-fitted model beats the best naive baseline."""
+    from benchmarks.forecast_ceiling import cross_fitted_forecasts
+    from benchmarks.forecast_evaluation import WARM_UP, relative_to_best_naive
+
+    values, ts = seasonal_series(n=720)
+    budget = SearchBudget(trials=3, max_rounds=100, threads=1)
+    forecasts = cross_fitted_forecasts(values, ts, 4, budget, blocks=3)
+    start = int(WARM_UP * values.size)
+    assert np.isnan(forecasts[:start]).all()
+    for k in range(1, 5):
+        assert not np.isnan(forecasts[start : values.size - k, k - 1]).any()
+    assert max(relative_to_best_naive(values, ts, forecasts)) < 0.9
