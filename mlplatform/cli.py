@@ -204,16 +204,22 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
 
-        forecasts = rolling_origin_forecast(values, timestamps, args.horizon, on_fit=fitted)
+        result = rolling_origin_forecast(values, timestamps, args.horizon, on_fit=fitted)
         columns = {
-            f"h{k}": pl.Series(forecasts[:, k - 1].round(4), nan_to_null=True)
+            f"h{k}": pl.Series(result.forecasts[:, k - 1].round(4), nan_to_null=True)
             for k in range(1, args.horizon + 1)
         }
         pl.DataFrame({"timestamp": timestamp_text(timestamps), **columns}).write_csv(target)
-        naive = f"the best naive forecast so far on lines 2-{min(values.size, first_fit) + 1:,}"
-        if values.size <= first_fit:
+        first = result.first_model_row
+        naive = f"the best naive forecast so far on lines 2-{first + 1:,}"
+        if first >= values.size:
             return f"no model ({values.size:,} rows, the first is fitted on {first_fit:,}): {naive}"
-        return f"{naive}, the model's from line {first_fit + 2:,} of {values.size + 1:,}"
+        guarded = float(result.by_naive[first:].mean())
+        return (
+            f"{naive}, the model's from line {first + 2:,} of {values.size + 1:,} (a naive "
+            f"forecast instead of {guarded:.1%} of them, where it had been clearly better over "
+            "the last day)"
+        )
 
     return _each_series(args, write)
 

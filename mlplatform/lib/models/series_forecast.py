@@ -5,7 +5,8 @@ forecaster: the series becomes one resource's request_count, gets feature set v1
 the next H rows using rows <= i only: models are refitted at row counts that double
 (first_fit, 2·first_fit, ...), so a forecast never depends on the length of the file. Before
 the first model, as the platform serves a naive forecast until it has a model, each row gets
-the naive forecast that has been best so far (`best_naive_so_far`)."""
+the naive forecast that has been best so far (`best_naive_so_far`); after it, a naive forecast
+that has been clearly better than the model over the last day replaces it (`guarded_by_naive`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from mlplatform.lib.models.detector import rows_per_day
 from mlplatform.lib.models.forecasting import DEMAND, Dataset, ForecastSpec, build_dataset
 from mlplatform.lib.models.forecasting import predict as predict_forecasts
 from mlplatform.lib.models.forecasting import train as train_forecaster
-from mlplatform.lib.models.training import SearchBudget, doubling, fit_booster, mae
+from mlplatform.lib.models.training import SearchBudget, doubling, fit_booster
 
 SERIES_ID = "series"
 
@@ -32,6 +33,11 @@ class SeriesForecastSettings:
     # models from 125 rows beat the best naive forecast so far (docs/evaluation.md).
     first_fit: int = 125
     budget: SearchBudget = field(default_factory=SearchBudget)
+    # A naive forecast replaces the model where its MAE over the last day's known targets was
+    # below 0.8 of the model's (`guarded_by_naive`; chosen on the development files and their
+    # 1,000- and 2,500-row cuts, docs/evaluation.md).
+    guard_days: float = 1.0
+    guard_margin: float = 0.8
 
 
 def series_table(values: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:
@@ -60,15 +66,24 @@ def series_spec(timestamps: np.ndarray, horizon: int) -> ForecastSpec:
     )
 
 
+@dataclass(frozen=True)
+class RollingForecast:
+    forecasts: np.ndarray  # (rows, horizon)
+    by_naive: np.ndarray  # (rows, horizon), True where a naive forecast was given
+    first_model_row: int  # the first row the model forecasts (the series' length: none)
+
+
 def rolling_origin_forecast(
     values: np.ndarray,
     timestamps: np.ndarray,
     horizon: int,
     settings: SeriesForecastSettings | None = None,
     on_fit: Callable[[int, int, int], None] | None = None,
-) -> np.ndarray:
+) -> RollingForecast:
     """(rows, horizon): [i, k-1] forecasts row i + k from rows <= i: the best naive forecast
-    so far before the first fit (every row, if the series is no longer than `first_fit`).
+    so far before the first fit (every row, if the series is no longer than `first_fit`), the
+    model's after it, unless a naive forecast has been clearly better over the last day
+    (`guarded_by_naive`).
 
     `on_fit(k, fits, rows)` is called after the k-th of `fits` models, trained on `rows` rows
     (a search and a fit each: a long series takes minutes)."""
@@ -96,7 +111,11 @@ def rolling_origin_forecast(
         out[rows["_row"].to_numpy(), rows["horizon"].to_numpy() - 1] = forecasts
         if on_fit is not None:
             on_fit(c + 1, len(checkpoints), start)
-    return out
+    window = max(1, round(settings.guard_days * rows_per_day(timestamps)))
+    naive = naive_forecasts(values, timestamps, horizon)
+    guarded, replaced = guarded_by_naive(values, out, naive, window, settings.guard_margin)
+    guarded[:before_model], replaced[:before_model] = out[:before_model], True  # naive already
+    return RollingForecast(guarded, replaced, before_model)
 
 
 def naive_forecasts(
@@ -127,33 +146,62 @@ def best_naive_so_far(values: np.ndarray, timestamps: np.ndarray, horizon: int) 
     n = values.size
     out = np.full((n, horizon), np.nan)
     for k in range(1, horizon + 1):
-        mean_errors = []
-        for forecast in candidates:
-            error = np.full(n, np.nan)
-            error[: n - k] = np.abs(values[k:] - forecast[: n - k, k - 1])
-            seen = ~np.isnan(error)
-            total, count = np.cumsum(np.where(seen, error, 0.0)), np.cumsum(seen)
-            # at row i the targets known are those of origins <= i - k
-            known = np.arange(n) - k
-            ok = known >= 0
-            mean = np.full(n, np.inf)
-            mean[ok] = np.where(
-                count[known[ok]] > 0, total[known[ok]] / np.maximum(count[known[ok]], 1), np.inf
-            )
-            mean_errors.append(mean)
-        choice = np.argmin(np.stack(mean_errors), axis=0)  # first (simplest) on ties
+        means = np.stack([known_error_means(values, c[:, k - 1], k) for c in candidates])
+        choice = np.argmin(np.nan_to_num(means, nan=np.inf), axis=0)  # simplest on ties
         picked = np.stack([c[:, k - 1] for c in candidates])[choice, np.arange(n)]
         out[:, k - 1] = np.where(np.isnan(picked), candidates[0][:, k - 1], picked)
     return out
 
 
-def forecast_errors(values: np.ndarray, forecasts: np.ndarray, start: int) -> list[float]:
-    """MAE per horizon over origins >= start whose target row exists."""
+def guarded_by_naive(
+    values: np.ndarray,
+    forecasts: np.ndarray,
+    naive: dict[str, np.ndarray],
+    window: int,
+    margin: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, horizon) `forecasts`, except at the rows where a naive forecast's MAE over the
+    last `window` targets known there was below `margin` times the forecasts' own: there, the
+    naive forecast with the lowest. Both need a quarter of the window known. Causal: row i
+    reads rows <= i only. Also returns where a naive forecast replaced one (rows, horizon).
+
+    A model is refitted at intervals; when the series changes between two fits (a new job, a
+    level shift), a naive forecast follows at once and the model does not."""
     n, horizon = forecasts.shape
-    errors = []
+    out = forecasts.copy()
+    replaced = np.zeros(forecasts.shape, dtype=bool)
+    enough = max(1, window // 4)
     for k in range(1, horizon + 1):
-        origins = np.arange(start, n - k)
-        pred = forecasts[origins, k - 1]
-        ok = ~np.isnan(pred)
-        errors.append(mae(values[origins + k][ok], pred[ok]) if ok.any() else float("nan"))
-    return errors
+        model = known_error_means(values, forecasts[:, k - 1], k, window, enough)
+        candidates = [f[:, k - 1] for f in naive.values()]
+        means = np.stack([known_error_means(values, c, k, window, enough) for c in candidates])
+        means = np.nan_to_num(means, nan=np.inf)
+        best = np.argmin(means, axis=0)
+        better = means[best, np.arange(n)] < margin * model  # False where model is NaN
+        out[better, k - 1] = np.stack(candidates)[best, np.arange(n)][better]
+        replaced[:, k - 1] = better
+    return out, replaced
+
+
+def known_error_means(
+    values: np.ndarray,
+    forecast: np.ndarray,
+    k: int,
+    window: int | None = None,
+    least: int = 1,
+) -> np.ndarray:
+    """At each row i, the MAE of `forecast` (horizon k: row j forecasts row j + k) over the
+    origins j <= i - k, whose target is known at i; the last `window` of them if given. NaN
+    where fewer than `least` of them have a forecast."""
+    n = values.size
+    error = np.full(n, np.nan)
+    error[: n - k] = np.abs(values[k:] - forecast[: n - k])
+    seen = ~np.isnan(error)
+    total = np.concatenate([[0.0], np.cumsum(np.where(seen, error, 0.0))])
+    count = np.concatenate([[0], np.cumsum(seen)])
+    last = np.clip(np.arange(n) - k + 1, 0, n)  # origins before `last` have known targets
+    first = np.zeros(n, dtype=int) if window is None else np.clip(last - window, 0, n)
+    counted = count[last] - count[first]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (total[last] - total[first]) / counted
+    return np.where(counted >= least, means, np.nan)
