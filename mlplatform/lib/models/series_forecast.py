@@ -177,8 +177,10 @@ def guarded_by_naive(
         means = np.stack([known_error_means(values, c, k, window, enough) for c in candidates])
         means = np.nan_to_num(means, nan=np.inf)
         best = np.argmin(means, axis=0)
-        better = means[best, np.arange(n)] < margin * model  # False where model is NaN
-        out[better, k - 1] = np.stack(candidates)[best, np.arange(n)][better]
+        picked = np.stack(candidates)[best, np.arange(n)]
+        # False where the model has no errors to judge it by, or the naive one no forecast
+        better = (means[best, np.arange(n)] < margin * model) & ~np.isnan(picked)
+        out[better, k - 1] = picked[better]
         replaced[:, k - 1] = better
     return out, replaced
 
