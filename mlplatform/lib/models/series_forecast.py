@@ -93,9 +93,10 @@ def rolling_origin_forecast(
     features = resource_hourly_features(series_table(values, timestamps))
     known = build_dataset(features, spec)
     future = build_dataset(features, spec, with_target=False)
+    naive = naive_forecasts(values, timestamps, horizon)
     out = np.full((n, horizon), np.nan)
     before_model = min(n, settings.first_fit)
-    out[:before_model] = best_naive_so_far(values, timestamps, horizon)[:before_model]
+    out[:before_model] = best_naive_so_far(values, naive)[:before_model]
     checkpoints = doubling(n, settings.first_fit)
     for c, start in enumerate(checkpoints):
         end = checkpoints[c + 1] if c + 1 < len(checkpoints) else n
@@ -112,7 +113,6 @@ def rolling_origin_forecast(
         if on_fit is not None:
             on_fit(c + 1, len(checkpoints), start)
     window = max(1, round(settings.guard_days * rows_per_day(timestamps)))
-    naive = naive_forecasts(values, timestamps, horizon)
     guarded, replaced = guarded_by_naive(values, out, naive, window, settings.guard_margin)
     guarded[:before_model], replaced[:before_model] = out[:before_model], True  # naive already
     return RollingForecast(guarded, replaced, before_model)
@@ -138,18 +138,15 @@ def naive_forecasts(
     return out
 
 
-def best_naive_so_far(values: np.ndarray, timestamps: np.ndarray, horizon: int) -> np.ndarray:
-    """(rows, horizon): at row i, per horizon, the naive forecast (`naive_forecasts`) whose
+def best_naive_so_far(values: np.ndarray, naive: dict[str, np.ndarray]) -> np.ndarray:
+    """(rows, horizon): at row i, per horizon, the naive forecast (of `naive_forecasts`) whose
     earlier forecasts had the lowest MAE over the targets known at i (the last value until a
     target is known; ties go to the simpler baseline). Causal: row i reads rows <= i only."""
-    candidates = list(naive_forecasts(values, timestamps, horizon).values())
-    n = values.size
-    out = np.full((n, horizon), np.nan)
-    for k in range(1, horizon + 1):
-        means = np.stack([known_error_means(values, c[:, k - 1], k) for c in candidates])
-        choice = np.argmin(np.nan_to_num(means, nan=np.inf), axis=0)  # simplest on ties
-        picked = np.stack([c[:, k - 1] for c in candidates])[choice, np.arange(n)]
-        out[:, k - 1] = np.where(np.isnan(picked), candidates[0][:, k - 1], picked)
+    first = next(iter(naive.values()))
+    out = np.full(first.shape, np.nan)
+    for k in range(1, first.shape[1] + 1):
+        picked, _ = _lowest_error_naive(values, naive, k)
+        out[:, k - 1] = np.where(np.isnan(picked), first[:, k - 1], picked)
     return out
 
 
@@ -167,22 +164,33 @@ def guarded_by_naive(
 
     A model is refitted at intervals; when the series changes between two fits (a new job, a
     level shift), a naive forecast follows at once and the model does not."""
-    n, horizon = forecasts.shape
     out = forecasts.copy()
     replaced = np.zeros(forecasts.shape, dtype=bool)
     enough = max(1, window // 4)
-    for k in range(1, horizon + 1):
+    for k in range(1, forecasts.shape[1] + 1):
         model = known_error_means(values, forecasts[:, k - 1], k, window, enough)
-        candidates = [f[:, k - 1] for f in naive.values()]
-        means = np.stack([known_error_means(values, c, k, window, enough) for c in candidates])
-        means = np.nan_to_num(means, nan=np.inf)
-        best = np.argmin(means, axis=0)
-        picked = np.stack(candidates)[best, np.arange(n)]
+        picked, error = _lowest_error_naive(values, naive, k, window, enough)
         # False where the model has no errors to judge it by, or the naive one no forecast
-        better = (means[best, np.arange(n)] < margin * model) & ~np.isnan(picked)
+        better = (error < margin * model) & ~np.isnan(picked)
         out[better, k - 1] = picked[better]
         replaced[:, k - 1] = better
     return out, replaced
+
+
+def _lowest_error_naive(
+    values: np.ndarray,
+    naive: dict[str, np.ndarray],
+    k: int,
+    window: int | None = None,
+    least: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, at horizon k, the naive forecast with the lowest `known_error_means` (the
+    first, simplest, on ties) and that MAE (inf where no naive forecast has one)."""
+    candidates = np.stack([f[:, k - 1] for f in naive.values()])
+    means = np.stack([known_error_means(values, c, k, window, least) for c in candidates])
+    means = np.nan_to_num(means, nan=np.inf)
+    best, rows = np.argmin(means, axis=0), np.arange(values.size)
+    return candidates[best, rows], means[best, rows]
 
 
 def known_error_means(
