@@ -1,6 +1,7 @@
 """The forecasters' inputs at serving time are the inputs they were trained on."""
 
 import warnings
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -18,7 +19,7 @@ from mlplatform.lib.models.forecasting import (
     due_dataset,
     due_lookback_days,
     forecast_tables,
-    lookback_days,
+    serving_lookback_days,
     symlog,
 )
 from mlplatform.lib.models.training import (
@@ -46,12 +47,43 @@ def booster(features):
 
 
 def test_a_day_is_forecast_from_its_lookback_as_from_everything(features, booster):
-    since = DAY - timedelta(days=lookback_days(DEMAND))
+    since = DAY - timedelta(days=serving_lookback_days(DEMAND))
     short = features.filter(pl.col("ts").dt.date() >= since)
     alone = forecast_tables(DEMAND, short, [DAY], booster, "v")[DAY]
     everything = forecast_tables(DEMAND, features, [DAY - timedelta(days=1), DAY], booster, "v")
     assert alone.height == 5 * 24 * len(DEMAND.horizons)
     assert alone.equals(everything[DAY])
+
+
+def test_serving_gives_the_naive_forecast_where_a_resource_has_left_the_model_behind(booster):
+    """One resource's requests stop changing two days before DAY (a stalled service):
+    the last value is exact there, so it is served for that resource all DAY, named as what
+    made those rows; every other row is the model's own forecast or a naive one that had been
+    clearly better over the day before."""
+    hourly = simulated_hourly(SimulationConfig(resources=5), START, DAYS)
+    stalled = hourly["resource_id"].unique().sort()[0]
+    stall = (pl.col("resource_id") == stalled) & (pl.col("ts").dt.date() >= DAY - timedelta(2))
+    hourly = hourly.with_columns(
+        request_count=pl.when(stall).then(500.0).otherwise("request_count")
+    )
+    features = resource_hourly_features(hourly)
+    served = forecast_tables(DEMAND, features, [DAY], booster, "v")[DAY]
+    model = forecast_tables(replace(DEMAND, guard=None), features, [DAY], booster, "v")[DAY]
+    assert served.select("resource_id", "origin", "horizon").equals(
+        model.select("resource_id", "origin", "horizon")
+    )
+    assert served["model_version"].unique().to_list() == ["v"]
+    by_stalled = served.filter(pl.col("resource_id") == stalled)
+    assert by_stalled["forecast_by"].unique().to_list() == ["naive/last_value"]
+    assert (by_stalled["forecast"] == 500.0).all()
+    assert (model.filter(pl.col("resource_id") == stalled)["forecast"] != 500.0).any()
+    own = served["forecast_by"] == "v"
+    assert served.filter(own)["forecast"].equals(model.filter(own)["forecast"])
+    assert set(served["forecast_by"]) <= {
+        "v",
+        "naive/last_value",
+        *(f"naive/{b}" for b in DEMAND.baselines),
+    }
 
 
 def test_serving_inputs_carry_the_seasonal_analogs(features):

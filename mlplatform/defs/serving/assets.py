@@ -34,7 +34,7 @@ from mlplatform.lib.models.forecasting import (
     COST,
     DEMAND,
     ForecastSpec,
-    lookback_days,
+    serving_lookback_days,
 )
 from mlplatform.lib.models.registry import CHAMPION
 from mlplatform.lib.serving.forecasts import served_forecasts
@@ -57,7 +57,7 @@ def _forecasts(
     lake_reader: LakeReader,
     registry: ModelRegistry,
 ) -> Days:
-    history = read_with_history(context, lake_reader, source, lookback_days(spec))
+    history = read_with_history(context, lake_reader, source, serving_lookback_days(spec))
     try:
         served = served_forecasts(registry.open(), spec, history, partition_days(context))
     except LookupError as exc:
@@ -83,7 +83,8 @@ _SERVING = {
     deps=[RESOURCE_FEATURES, DEMAND_MODEL],
     description=(
         "request_count 1-4 hours ahead from every hour of the day, by the champion (its inputs "
-        "read the day's features and the week before)."
+        "read the day's features and the week before); where a naive forecast has been clearly "
+        "better for a resource over the last day, that one, named in `forecast_by`."
     ),
     kinds={"lightgbm", "polars", "parquet"},
     **_SERVING,
@@ -93,7 +94,15 @@ def demand_forecasts(
 ) -> dg.Output[Days]:
     out = _forecasts(context, DEMAND, RESOURCE_FEATURES, lake_reader, registry)
     version = next((f["model_version"][0] for f in out.values() if f.height), "")
-    return dg.Output(out, metadata={"model_version": version})
+    # the naive guard's replacements: rows a naive forecast made while a model was in force
+    figures = {
+        day: {
+            "forecasts": f.height,
+            "naive_in_place_of_model": int((f["forecast_by"] != f["model_version"]).sum()),
+        }
+        for day, f in out.items()
+    }
+    return dg.Output(out, metadata={"model_version": version, **by_day(figures)})
 
 
 @dg.asset(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from mlplatform.lib.models.naive_guard import NaiveGuard, guarded
 from mlplatform.lib.models.training import (
     DEFAULT_THREADS,
     SearchBudget,
@@ -56,6 +57,8 @@ class ForecastSpec:
     # The target's mean over the last k rows against its current level: what a noisy series
     # reverts to, which the last value and its momentum do not tell.
     level_rows: tuple[int, ...] = ()
+    # Serve a naive forecast where it has been clearly better than the model lately.
+    guard: NaiveGuard | None = None
 
 
 DEMAND = ForecastSpec(
@@ -68,6 +71,7 @@ DEMAND = ForecastSpec(
     baselines={"same_hour_yesterday": 24, "same_hour_last_week": 168},
     exclude=("service", "region", "namespace", "source_rows"),
     level_rows=(12, 48, 192),
+    guard=NaiveGuard(),
 )
 
 COST = ForecastSpec(
@@ -78,6 +82,8 @@ COST = ForecastSpec(
     horizons=tuple(range(1, 8)),
     step="1d",
     baselines={"same_day_last_week": 7},
+    # no guard: over a day's window a daily series has one origin to judge by, and a week's
+    # was never measured on cost data
 )
 
 
@@ -100,7 +106,7 @@ class Dataset:
         return self.frame["_current"].to_numpy()
 
 
-def _step(spec: ForecastSpec, n: int) -> pl.Expr:
+def _step(spec: ForecastSpec, n: int | pl.Expr) -> pl.Expr:
     amount, unit = int(spec.step[:-1]) * n, spec.step[-1]
     if unit == "m":
         return pl.duration(minutes=amount)
@@ -112,7 +118,7 @@ def _position(spec: ForecastSpec) -> str:
     return "_row" if spec.by_row else spec.time
 
 
-def _ahead(spec: ForecastSpec, n: int) -> pl.Expr:
+def _ahead(spec: ForecastSpec, n: int | pl.Expr) -> pl.Expr:
     if spec.by_row:
         return pl.col("_row") + n
     return pl.col(spec.time) + _step(spec, n)
@@ -302,10 +308,18 @@ def due_lookback_days(spec: ForecastSpec) -> int:
     return lookback_days(spec) + _days_spanned(spec, max(spec.horizons))
 
 
+def serving_lookback_days(spec: ForecastSpec) -> int:
+    """Days before a served day that serving reads: the inputs, and for a spec with a naive
+    guard the forecasts of the day before that it judges the model by."""
+    return lookback_days(spec) + guard_days(spec)
+
+
 def _days_spanned(spec: ForecastSpec, steps: int) -> int:
-    amount, unit = int(spec.step[:-1]) * steps, spec.step[-1]
-    minutes = {"m": 1, "h": 60, "d": 24 * 60}[unit] * amount
-    return math.ceil(minutes / (24 * 60))
+    return math.ceil(_step_minutes(spec) * steps / (24 * 60))
+
+
+def _step_minutes(spec: ForecastSpec) -> int:
+    return {"m": 1, "h": 60, "d": 24 * 60}[spec.step[-1]] * int(spec.step[:-1])
 
 
 def _origin_day(spec: ForecastSpec) -> pl.Expr:
@@ -316,13 +330,14 @@ def forecast_tables(
     spec: ForecastSpec, history: pl.DataFrame, days: list[date], booster, version: str
 ) -> dict[date, pl.DataFrame]:
     """Every horizon's forecast from every row of each day in `days`, from a feature table
-    holding those days and `lookback_days(spec)` before them: series, origin, horizon, target
-    time, forecast and the model version that made it."""
+    holding those days and `serving_lookback_days(spec)` before them: series, origin, horizon,
+    target time, forecast, what made it (`forecast_by`: `version`, or the naive forecast that
+    the spec's guard put in its place) and the model version in force."""
 
     def by_model(dataset: Dataset) -> np.ndarray:
         return predict(booster, Dataset(dataset.frame, booster.feature_name(), spec))
 
-    return _tables(spec, history, days, by_model, version)
+    return _tables(spec, history, days, by_model, version, guard=True)
 
 
 NAIVE = "naive"  # the model_version prefix of forecasts no model made
@@ -333,7 +348,7 @@ def naive_forecast_tables(
 ) -> dict[date, pl.DataFrame]:
     """`forecast_tables` by the naive forecast `baseline` ("last_value" or one of the spec's
     seasonal baselines; the last value where a series is younger than its season), for when
-    no model has beaten it. Rows name `naive/<baseline>` as their model version."""
+    no model has beaten it. Rows name `naive/<baseline>` as their model version and maker."""
     if baseline not in ("last_value", *spec.baselines):
         raise ValueError(f"{spec.name} has no naive baseline {baseline!r}")
 
@@ -349,19 +364,66 @@ def _tables(
     days: list[date],
     forecaster: Callable[[Dataset], np.ndarray],
     version: str,
+    guard: bool = False,
 ) -> dict[date, pl.DataFrame]:
-    since = min(days) - timedelta(days=lookback_days(spec))
+    """With `guard` and a spec that has one, forecasts are also made for the days before
+    `days` that the guard judges the model by (`guard_days`), from `history` that holds them."""
+    steps = guard_steps(spec) if guard else 0
+    first = min(days) - timedelta(days=guard_days(spec) if steps else 0)
+    since = first - timedelta(days=lookback_days(spec))
     span = history.filter(_origin_day(spec).is_between(since, max(days)))
     dataset = build_dataset(span, spec, with_target=False)
-    dataset.frame = dataset.frame.filter(_origin_day(spec).is_in(days))
-    table = dataset.frame.select(
+    dataset.frame = dataset.frame.filter(_origin_day(spec).is_between(first, max(days)))
+    frame = dataset.frame.with_columns(forecast=pl.Series(forecaster(dataset), dtype=pl.Float64))
+    frame = (
+        guarded_forecasts(frame, spec, steps, version)
+        if steps
+        else frame.with_columns(forecast_by=pl.lit(version))
+    )
+    table = frame.filter(_origin_day(spec).is_in(days)).select(
         *spec.series,
         pl.col(spec.time).alias("origin"),
         "horizon",
         pl.col("_target_time").alias("target_time"),
-        _origin_day(spec).alias("_day"),
-    ).with_columns(forecast=pl.Series(forecaster(dataset)), model_version=pl.lit(version))
+        "forecast",
+        "forecast_by",
+        model_version=pl.lit(version),
+        _day=_origin_day(spec),
+    )
     return {day: table.filter(pl.col("_day") == day).drop("_day") for day in days}
+
+
+def guard_steps(spec: ForecastSpec) -> int:
+    """The guard's window in the spec's steps (0: the spec has no guard)."""
+    if spec.guard is None:
+        return 0
+    return max(1, round(spec.guard.days * 24 * 60 / _step_minutes(spec)))
+
+
+def guard_days(spec: ForecastSpec) -> int:
+    """Days before an origin whose forecasts the guard judges the model by: its window, and
+    the horizons that make the last of them known."""
+    steps = guard_steps(spec)
+    return _days_spanned(spec, steps + max(spec.horizons)) if steps else 0
+
+
+def guarded_forecasts(frame: pl.DataFrame, spec: ForecastSpec, steps: int, by: str) -> pl.DataFrame:
+    """`naive_guard.guarded` on a dataset frame that holds each row's `forecast` (made by `by`):
+    the spec's naive baselines over the last `steps` steps (rows, for a spec counted in rows),
+    named `naive/<baseline>` in `forecast_by`."""
+    assert spec.guard is not None
+    amount, unit = spec.step[:-1], spec.step[-1]
+    return guarded(
+        frame,
+        spec.series,
+        _position(spec),
+        offset=pl.col("horizon") if spec.by_row else _step(spec, pl.col("horizon")),
+        naive={f"{NAIVE}/{n}": f"_baseline_{n}" for n in ("last_value", *spec.baselines)},
+        model=by,
+        window=f"{steps}i" if spec.by_row else f"{int(amount) * steps}{unit}",
+        least=max(1, steps // 4),
+        margin=spec.guard.margin,
+    )
 
 
 def due_dataset(spec: ForecastSpec, history: pl.DataFrame, day: date) -> Dataset:

@@ -18,7 +18,13 @@ import polars as pl
 
 from mlplatform.lib.features.engineering import INPUT_COLUMNS, resource_hourly_features
 from mlplatform.lib.models.detector import rows_per_day
-from mlplatform.lib.models.forecasting import DEMAND, Dataset, ForecastSpec, build_dataset
+from mlplatform.lib.models.forecasting import (
+    DEMAND,
+    Dataset,
+    ForecastSpec,
+    build_dataset,
+    guarded_forecasts,
+)
 from mlplatform.lib.models.forecasting import predict as predict_forecasts
 from mlplatform.lib.models.forecasting import train as train_forecaster
 from mlplatform.lib.models.training import SearchBudget, doubling, fit_booster
@@ -33,11 +39,6 @@ class SeriesForecastSettings:
     # models from 125 rows beat the best naive forecast so far (docs/evaluation.md).
     first_fit: int = 125
     budget: SearchBudget = field(default_factory=SearchBudget)
-    # A naive forecast replaces the model where its MAE over the last day's known targets was
-    # below 0.8 of the model's (`guarded_by_naive`; chosen on the development files and their
-    # 1,000- and 2,500-row cuts, docs/evaluation.md).
-    guard_days: float = 1.0
-    guard_margin: float = 0.8
 
 
 def series_table(values: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:
@@ -112,8 +113,7 @@ def rolling_origin_forecast(
         out[rows["_row"].to_numpy(), rows["horizon"].to_numpy() - 1] = forecasts
         if on_fit is not None:
             on_fit(c + 1, len(checkpoints), start)
-    window = max(1, round(settings.guard_days * rows_per_day(timestamps)))
-    guarded, replaced = guarded_by_naive(values, out, naive, window, settings.guard_margin)
+    guarded, replaced = guarded_by_naive(values, timestamps, out, naive, spec)
     guarded[:before_model], replaced[:before_model] = out[:before_model], True  # naive already
     return RollingForecast(guarded, replaced, before_model)
 
@@ -144,65 +144,50 @@ def best_naive_so_far(values: np.ndarray, naive: dict[str, np.ndarray]) -> np.nd
     target is known; ties go to the simpler baseline). Causal: row i reads rows <= i only."""
     first = next(iter(naive.values()))
     out = np.full(first.shape, np.nan)
+    rows = np.arange(values.size)
     for k in range(1, first.shape[1] + 1):
-        picked, _ = _lowest_error_naive(values, naive, k)
+        candidates = np.stack([f[:, k - 1] for f in naive.values()])
+        means = np.stack([known_error_means(values, c, k) for c in candidates])
+        best = np.argmin(np.nan_to_num(means, nan=np.inf), axis=0)
+        picked = candidates[best, rows]
         out[:, k - 1] = np.where(np.isnan(picked), first[:, k - 1], picked)
     return out
 
 
 def guarded_by_naive(
     values: np.ndarray,
+    timestamps: np.ndarray,
     forecasts: np.ndarray,
     naive: dict[str, np.ndarray],
-    window: int,
-    margin: float,
+    spec: ForecastSpec,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, horizon) `forecasts`, except at the rows where a naive forecast's MAE over the
-    last `window` targets known there was below `margin` times the forecasts' own: there, the
-    naive forecast with the lowest. Both need a quarter of the window known. Causal: row i
-    reads rows <= i only. Also returns where a naive forecast replaced one (rows, horizon).
-
-    A model is refitted at intervals; when the series changes between two fits (a new job, a
-    level shift), a naive forecast follows at once and the model does not."""
-    out = forecasts.copy()
-    replaced = np.zeros(forecasts.shape, dtype=bool)
-    enough = max(1, window // 4)
-    for k in range(1, forecasts.shape[1] + 1):
-        model = known_error_means(values, forecasts[:, k - 1], k, window, enough)
-        picked, error = _lowest_error_naive(values, naive, k, window, enough)
-        # False where the model has no errors to judge it by, or the naive one no forecast
-        better = (error < margin * model) & ~np.isnan(picked)
-        out[better, k - 1] = picked[better]
-        replaced[:, k - 1] = better
-    return out, replaced
-
-
-def _lowest_error_naive(
-    values: np.ndarray,
-    naive: dict[str, np.ndarray],
-    k: int,
-    window: int | None = None,
-    least: int = 1,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, at horizon k, the naive forecast with the lowest `known_error_means` (the
-    first, simplest, on ties) and that MAE (inf where no naive forecast has one)."""
-    candidates = np.stack([f[:, k - 1] for f in naive.values()])
-    means = np.stack([known_error_means(values, c, k, window, least) for c in candidates])
-    means = np.nan_to_num(means, nan=np.inf)
-    best, rows = np.argmin(means, axis=0), np.arange(values.size)
-    return candidates[best, rows], means[best, rows]
+    """(rows, horizon) `forecasts` with the spec's naive guard applied as the platform's
+    serving applies it (`forecasting.guarded_forecasts`), over a day of the series' own rows;
+    and where a naive forecast replaced one (rows, horizon)."""
+    n, horizon = forecasts.shape
+    rows, k = np.repeat(np.arange(n), horizon), np.tile(np.arange(1, horizon + 1), n)
+    target = rows + k
+    frame = pl.DataFrame(
+        {
+            SERIES_ID: SERIES_ID,
+            "_row": rows,
+            "horizon": k,
+            "forecast": forecasts.ravel(),
+            **{f"_baseline_{name}": f.ravel() for name, f in naive.items()},
+            "_y_future": np.where(target < n, values[np.minimum(target, n - 1)], np.nan),
+        },
+        nan_to_null=True,
+    )
+    steps = max(1, round(spec.guard.days * rows_per_day(timestamps)))
+    out = guarded_forecasts(frame, replace(spec, series=(SERIES_ID,)), steps, "model")
+    out = out.sort("_row", "horizon")
+    guarded = out["forecast"].fill_null(np.nan).to_numpy(writable=True).reshape(n, horizon)
+    return guarded, (out["forecast_by"] != "model").to_numpy(writable=True).reshape(n, horizon)
 
 
-def known_error_means(
-    values: np.ndarray,
-    forecast: np.ndarray,
-    k: int,
-    window: int | None = None,
-    least: int = 1,
-) -> np.ndarray:
+def known_error_means(values: np.ndarray, forecast: np.ndarray, k: int) -> np.ndarray:
     """At each row i, the MAE of `forecast` (horizon k: row j forecasts row j + k) over the
-    origins j <= i - k, whose target is known at i; the last `window` of them if given. NaN
-    where fewer than `least` of them have a forecast."""
+    origins j <= i - k, whose target is known at i. NaN where none of them has a forecast."""
     n = values.size
     error = np.full(n, np.nan)
     error[: n - k] = np.abs(values[k:] - forecast[: n - k])
@@ -210,8 +195,6 @@ def known_error_means(
     total = np.concatenate([[0.0], np.cumsum(np.where(seen, error, 0.0))])
     count = np.concatenate([[0], np.cumsum(seen)])
     last = np.clip(np.arange(n) - k + 1, 0, n)  # origins before `last` have known targets
-    first = np.zeros(n, dtype=int) if window is None else np.clip(last - window, 0, n)
-    counted = count[last] - count[first]
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = (total[last] - total[first]) / counted
-    return np.where(counted >= least, means, np.nan)
+        means = total[last] / count[last]
+    return np.where(count[last] >= 1, means, np.nan)
