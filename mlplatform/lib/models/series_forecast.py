@@ -6,7 +6,8 @@ the next H rows using rows <= i only: models are refitted at row counts that dou
 (first_fit, 2·first_fit, ...), so a forecast never depends on the length of the file. Before
 the first model, as the platform serves a naive forecast until it has a model, each row gets
 the naive forecast that has been best so far (`best_naive_so_far`); after it, a naive forecast
-that has been clearly better than the model over the last day replaces it (`guarded_by_naive`)."""
+that has been clearly better than the model over the last day replaces it, by serving's rule
+(`guarded_by_naive`)."""
 
 from __future__ import annotations
 
