@@ -55,7 +55,11 @@ def guarded(
         ),
     )
     means = frame.join(
-        rolling, left_on=[*keys, position], right_on=[*keys, "_judged_at"], how="left"
+        rolling,
+        left_on=[*keys, position],
+        right_on=[*keys, "_judged_at"],
+        how="left",
+        maintain_order="left",
     )
     lowest = pl.min_horizontal(*labels)
     picked = pl.coalesce(
