@@ -249,8 +249,10 @@ def test_models_command(trained: Path, monkeypatch, capsys):
 
 def test_model_performance_scores_the_champions_and_the_alerts(trained: Path, tmp_path: Path):
     day = DAYS[-1].isoformat()
-    selection = dg.AssetSelection.assets(["serving", "anomaly_alerts"]) | dg.AssetSelection.assets(
-        ["monitoring", "model_performance"]
+    selection = dg.AssetSelection.assets(
+        ["serving", "anomaly_alerts"],
+        ["serving", "demand_forecasts"],
+        ["monitoring", "model_performance"],
     )
     result = _run(trained, selection, day)
     assert result.success
@@ -264,6 +266,9 @@ def test_model_performance_scores_the_champions_and_the_alerts(trained: Path, tm
     assert performance["mae_ratio_to_training"][0] > 0
     assert check.passed == (ratio < MonitoringPolicy().performance_warn_ratio)
     assert performance["model_version"][0] == 1
+    # what serving gave, scored on the same forecasts as the champion
+    assert performance["served_scored_forecasts"][0] == performance["scored_forecasts"][0]
+    assert performance["served_mae"][0] > 0
     assert "alerts_recall" in performance.columns  # the simulator wrote a labels file for the day
     # no cost champion: its naive forecasts are not scored
     assert not [c for c in performance.columns if c.startswith("cost_")]

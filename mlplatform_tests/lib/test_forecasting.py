@@ -29,7 +29,7 @@ from mlplatform.lib.models.training import (
     model_threads,
     search,
 )
-from mlplatform.lib.monitoring.performance import forecast_performance
+from mlplatform.lib.monitoring.performance import forecast_performance, served_performance
 
 START, DAYS = date(2026, 1, 1), 16
 DAY = START + timedelta(days=DAYS - 2)
@@ -84,6 +84,35 @@ def test_serving_gives_the_naive_forecast_where_a_resource_has_left_the_model_be
         "naive/last_value",
         *(f"naive/{b}" for b in DEMAND.baselines),
     }
+
+
+def test_what_serving_gave_is_scored_on_the_rows_the_champion_is(features, booster):
+    """Without a guard the served forecasts are the champion's, so both scores agree; with
+    one, the served score counts the naive forecasts that replaced the champion's."""
+    dataset = day_dataset(DEMAND, features, DAY)
+    own = forecast_performance(booster, dataset, {})
+    unguarded = replace(DEMAND, guard=None)
+    plain = served_performance(
+        forecast_tables(unguarded, features, [DAY], booster, "v")[DAY], dataset
+    )
+    assert plain["served_scored_forecasts"] == own["scored_forecasts"] == dataset.frame.height
+    assert plain["served_mae"] == pytest.approx(own["mae"])
+    assert plain["served_mae_relative_to_best_baseline"] == pytest.approx(
+        own["mae_relative_to_best_baseline"]
+    )
+    assert plain["served_by_naive_share"] == 0
+    served = forecast_tables(DEMAND, features, [DAY], booster, "v")[DAY]
+    guarded = served_performance(served, dataset)
+    by_naive = served.filter(pl.col("forecast_by") != "v")
+    share = (
+        by_naive.join(
+            dataset.frame.rename({"ts": "origin"}), on=["resource_id", "origin", "horizon"]
+        ).height
+        / dataset.frame.height
+    )
+    assert guarded["served_by_naive_share"] == pytest.approx(share)
+    assert share > 0 and guarded["served_mae"] != pytest.approx(own["mae"])
+    assert served_performance(served.head(0), dataset) == {}
 
 
 def test_serving_inputs_carry_the_seasonal_analogs(features):

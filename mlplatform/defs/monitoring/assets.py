@@ -41,7 +41,11 @@ from mlplatform.lib.monitoring.drift import (
     with_predictions,
 )
 from mlplatform.lib.monitoring.drift import feature_drift as measure_drift
-from mlplatform.lib.monitoring.performance import alert_quality, forecast_performance
+from mlplatform.lib.monitoring.performance import (
+    alert_quality,
+    forecast_performance,
+    served_performance,
+)
 from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.monitoring import MonitoringPolicy, Reports
@@ -176,14 +180,15 @@ def feature_drift(
 @dg.asset(
     key=MODEL_PERFORMANCE,
     ins={"alerts": dg.AssetIn(ANOMALY_ALERTS)},
-    deps=[RESOURCE_FEATURES, DEMAND_MODEL, COST_FEATURES, COST_MODEL],
+    deps=[RESOURCE_FEATURES, DEMAND_MODEL, DEMAND_FORECASTS, COST_FEATURES, COST_MODEL],
     check_specs=[MODEL_PERFORMANCE_SPEC],
     description=(
         "Once a day's actuals are in: the champion demand forecaster's MAE on that day against "
-        "the naive baselines and its own training MAE; the same for the cost forecaster's "
-        "forecasts of the week before that fall on the day (`cost_*`); anomaly alerts against "
-        "the simulator's labels where a labels file exists. A forecaster without a champion "
-        "(none has beaten naive yet, so serving is naive) is not scored."
+        "the naive baselines and its own training MAE, and what serving gave (`served_*`: the "
+        "champion's forecasts with the naive guard's replacements); the same for the cost "
+        "forecaster's forecasts of the week before that fall on the day (`cost_*`); anomaly "
+        "alerts against the simulator's labels where a labels file exists. A forecaster "
+        "without a champion (none has beaten naive yet, so serving is naive) is not scored."
     ),
     kinds={"lightgbm", "polars", "parquet"},
     **_MONITORING,
@@ -216,9 +221,11 @@ def model_performance(
         day = when.isoformat()
         metrics = {}
         if booster is not None:
-            metrics = forecast_performance(
-                booster, day_dataset(DEMAND, history, when), dict(champion.metrics)
-            )
+            demand = day_dataset(DEMAND, history, when)
+            metrics = forecast_performance(booster, demand, dict(champion.metrics))
+            served = _served(lake_reader, DEMAND_FORECASTS, [day])
+            if served is not None:
+                metrics |= served_performance(served, demand)
         due = due_dataset(COST, cost_history, when) if cost_history is not None else None
         if due is not None and due.frame.height:
             cost = forecast_performance(cost_booster, due, dict(cost_champion.metrics))

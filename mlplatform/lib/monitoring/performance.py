@@ -7,7 +7,8 @@ from typing import Any
 
 import polars as pl
 
-from mlplatform.lib.models.forecasting import Dataset, evaluate
+from mlplatform.lib.models.forecasting import Dataset, baselines, evaluate
+from mlplatform.lib.models.training import forecast_metrics
 
 
 def forecast_performance(booster, dataset: Dataset, training: dict[str, Any]) -> dict[str, Any]:
@@ -36,6 +37,36 @@ def forecast_performance(booster, dataset: Dataset, training: dict[str, Any]) ->
     )
     metrics["scored_forecasts"] = dataset.frame.height
     return metrics
+
+
+def served_performance(served: pl.DataFrame, dataset: Dataset) -> dict[str, float]:
+    """What serving gave for `dataset`'s forecasts (`forecasting.day_dataset`: a day's whose
+    actuals are in), from `served` (the day's serving rows: series, origin, horizon, forecast,
+    forecast_by, model_version): their MAE and, on the same rows, over the best naive
+    baseline's, with the naive guard's replacements that `forecast_performance` (the champion
+    alone) leaves out; and the share of them a naive forecast made while a model was in force.
+    Empty where no served row has its actual in `dataset`."""
+    spec = dataset.spec
+    keys = [*spec.series, "origin", "horizon"]
+    if "forecast_by" not in served.columns:  # served before the guard: the model made them all
+        served = served.with_columns(forecast_by=pl.col("model_version"))
+    frame = dataset.frame.rename({spec.time: "origin"}).join(
+        served.select(*keys, "forecast", "forecast_by", "model_version"), on=keys, how="inner"
+    )
+    if frame.is_empty():
+        return {}
+    truth = frame["_y_future"].cast(pl.Float64).to_numpy()
+    metrics = forecast_metrics(
+        truth, frame["forecast"].to_numpy(), baselines(Dataset(frame, [], spec))
+    )
+    return {
+        "served_mae": metrics["mae"],
+        "served_mae_relative_to_best_baseline": metrics.get(
+            "mae_relative_to_best_baseline", float("nan")
+        ),
+        "served_by_naive_share": float((frame["forecast_by"] != frame["model_version"]).mean()),
+        "served_scored_forecasts": frame.height,
+    }
 
 
 def _ratio(value: float, reference: float) -> float:
