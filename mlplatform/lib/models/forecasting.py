@@ -411,7 +411,8 @@ def guarded_forecasts(frame: pl.DataFrame, spec: ForecastSpec, steps: int, by: s
     """`naive_guard.guarded` on a dataset frame that holds each row's `forecast` (made by `by`):
     the spec's naive baselines over the last `steps` steps (rows, for a spec counted in rows),
     named `naive/<baseline>` in `forecast_by`."""
-    assert spec.guard is not None
+    if spec.guard is None:
+        raise ValueError(f"{spec.name} has no naive guard")
     amount, unit = spec.step[:-1], spec.step[-1]
     return guarded(
         frame,
