@@ -1,11 +1,12 @@
-"""What the naive guard does to served demand forecasts on simulated deployments (the guard's
-window and margin were chosen on NAB files, not on these; docs/evaluation.md).
+"""What `mlplatform forecast`'s naive guard would do to served demand forecasts on simulated
+deployments: the evidence for serving without it (the guard's window and margin were chosen
+on NAB files, not on these; docs/evaluation.md).
 
     .venv/bin/python -m benchmarks.serving_guard
 
 Each scenario of `benchmarks.drift_calibration` (with and without a drift) trains the demand
 forecaster on its first two weeks as that benchmark does, then forecasts every later day as
-`serving/demand_forecasts` does, once with the guard and once without it. Prints, per
+`serving/demand_forecasts` does, once as it does (no guard) and once with the guard. Prints, per
 scenario, each one's MAE over all later days and horizons relative to the best single naive
 baseline's (last value, same hour yesterday, same hour last week; the lowest MAE over the same
 rows), and the share of forecasts the guard gave to a naive one.
@@ -32,9 +33,11 @@ from mlplatform.lib.models.forecasting import (
     naive_forecast_tables,
     train,
 )
+from mlplatform.lib.models.naive_guard import NaiveGuard
 from mlplatform.lib.models.training import SearchBudget
 
 KEYS = ["resource_id", "origin", "horizon"]
+GUARDED = replace(DEMAND, guard=NaiveGuard())
 
 
 def measure(scenario: Scenario) -> dict[str, float]:
@@ -59,8 +62,8 @@ def measure(scenario: Scenario) -> dict[str, float]:
             by_naive=pl.col("forecast_by") != "m",
         )
 
-    guarded = forecast_tables(DEMAND, features, later, trained.booster, "m")
-    unguarded = forecast_tables(replace(DEMAND, guard=None), features, later, trained.booster, "m")
+    guarded = forecast_tables(GUARDED, features, later, trained.booster, "m")
+    unguarded = forecast_tables(DEMAND, features, later, trained.booster, "m")
     frame = served(guarded, "guarded").join(
         served(unguarded, "model").drop("by_naive"), on=[*KEYS, "target_time"]
     )

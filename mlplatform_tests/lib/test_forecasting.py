@@ -22,6 +22,7 @@ from mlplatform.lib.models.forecasting import (
     serving_lookback_days,
     symlog,
 )
+from mlplatform.lib.models.naive_guard import NaiveGuard
 from mlplatform.lib.models.training import (
     SearchBudget,
     expanding_folds,
@@ -55,11 +56,14 @@ def test_a_day_is_forecast_from_its_lookback_as_from_everything(features, booste
     assert alone.equals(everything[DAY])
 
 
-def test_serving_gives_the_naive_forecast_where_a_resource_has_left_the_model_behind(booster):
-    """One resource's requests stop changing two days before DAY (a stalled service):
-    the last value is exact there, so it is served for that resource all DAY, named as what
-    made those rows; every other row is the model's own forecast or a naive one that had been
-    clearly better over the day before."""
+GUARDED = replace(DEMAND, guard=NaiveGuard())  # as `mlplatform forecast`'s spec has one
+
+
+def test_a_guard_gives_the_naive_forecast_where_a_series_has_left_the_model_behind(booster):
+    """One resource's requests stop changing two days before DAY (a stalled service): the last
+    value is exact there, so a spec with a guard gives it for that resource all DAY, named as
+    what made those rows; every other row is the model's own forecast or a naive one that had
+    been clearly better over the day before. The platform's spec has no guard."""
     hourly = simulated_hourly(SimulationConfig(resources=5), START, DAYS)
     stalled = hourly["resource_id"].unique().sort()[0]
     stall = (pl.col("resource_id") == stalled) & (pl.col("ts").dt.date() >= DAY - timedelta(2))
@@ -67,19 +71,20 @@ def test_serving_gives_the_naive_forecast_where_a_resource_has_left_the_model_be
         request_count=pl.when(stall).then(500.0).otherwise("request_count")
     )
     features = resource_hourly_features(hourly)
-    served = forecast_tables(DEMAND, features, [DAY], booster, "v")[DAY]
-    model = forecast_tables(replace(DEMAND, guard=None), features, [DAY], booster, "v")[DAY]
-    assert served.select("resource_id", "origin", "horizon").equals(
+    guarded = forecast_tables(GUARDED, features, [DAY], booster, "v")[DAY]
+    model = forecast_tables(DEMAND, features, [DAY], booster, "v")[DAY]
+    assert model["forecast_by"].unique().to_list() == ["v"]
+    assert guarded.select("resource_id", "origin", "horizon").equals(
         model.select("resource_id", "origin", "horizon")
     )
-    assert served["model_version"].unique().to_list() == ["v"]
-    by_stalled = served.filter(pl.col("resource_id") == stalled)
+    assert guarded["model_version"].unique().to_list() == ["v"]
+    by_stalled = guarded.filter(pl.col("resource_id") == stalled)
     assert by_stalled["forecast_by"].unique().to_list() == ["naive/last_value"]
     assert (by_stalled["forecast"] == 500.0).all()
     assert (model.filter(pl.col("resource_id") == stalled)["forecast"] != 500.0).any()
-    own = served["forecast_by"] == "v"
-    assert served.filter(own)["forecast"].equals(model.filter(own)["forecast"])
-    assert set(served["forecast_by"]) <= {
+    own = guarded["forecast_by"] == "v"
+    assert guarded.filter(own)["forecast"].equals(model.filter(own)["forecast"])
+    assert set(guarded["forecast_by"]) <= {
         "v",
         "naive/last_value",
         *(f"naive/{b}" for b in DEMAND.baselines),
@@ -87,32 +92,28 @@ def test_serving_gives_the_naive_forecast_where_a_resource_has_left_the_model_be
 
 
 def test_what_serving_gave_is_scored_on_the_rows_the_champion_is(features, booster):
-    """Without a guard the served forecasts are the champion's, so both scores agree; with
-    one, the served score counts the naive forecasts that replaced the champion's."""
+    """Forecasts served by the champion score as the champion does (same rows, same MAE);
+    forecasts served otherwise (here with a guard's naive replacements) score as what they
+    were."""
     dataset = day_dataset(DEMAND, features, DAY)
     own = forecast_performance(booster, dataset, {})
-    unguarded = replace(DEMAND, guard=None)
-    plain = served_performance(
-        forecast_tables(unguarded, features, [DAY], booster, "v")[DAY], dataset
-    )
+    plain = served_performance(forecast_tables(DEMAND, features, [DAY], booster, "v")[DAY], dataset)
     assert plain["served_scored_forecasts"] == own["scored_forecasts"] == dataset.frame.height
     assert plain["served_mae"] == pytest.approx(own["mae"])
     assert plain["served_mae_relative_to_best_baseline"] == pytest.approx(
         own["mae_relative_to_best_baseline"]
     )
-    assert plain["served_by_naive_share"] == 0
-    served = forecast_tables(DEMAND, features, [DAY], booster, "v")[DAY]
-    guarded = served_performance(served, dataset)
-    by_naive = served.filter(pl.col("forecast_by") != "v")
-    share = (
-        by_naive.join(
-            dataset.frame.rename({"ts": "origin"}), on=["resource_id", "origin", "horizon"]
-        ).height
-        / dataset.frame.height
+    other = forecast_tables(GUARDED, features, [DAY], booster, "v")[DAY]
+    truth = dataset.frame.rename({"ts": "origin"}).join(
+        other, on=["resource_id", "origin", "horizon"]
     )
-    assert guarded["served_by_naive_share"] == pytest.approx(share)
-    assert share > 0 and guarded["served_mae"] != pytest.approx(own["mae"])
-    assert served_performance(served.head(0), dataset) == {}
+    assert (truth["forecast_by"] != "v").any()
+    scored = served_performance(other, dataset)
+    assert scored["served_mae"] == pytest.approx(
+        (truth["forecast"] - truth["_y_future"]).abs().mean()
+    )
+    assert scored["served_mae"] != pytest.approx(own["mae"])
+    assert served_performance(other.head(0), dataset) == {}
 
 
 def test_serving_inputs_carry_the_seasonal_analogs(features):

@@ -184,8 +184,8 @@ def feature_drift(
     check_specs=[MODEL_PERFORMANCE_SPEC],
     description=(
         "Once a day's actuals are in: the champion demand forecaster's MAE on that day against "
-        "the naive baselines and its own training MAE, and what serving gave (`served_*`: the "
-        "champion's forecasts with the naive guard's replacements); the same for the cost "
+        "the naive baselines and its own training MAE, and what serving gave that day "
+        "(`served_*`: by the model in force then, on the same forecasts); the same for the cost "
         "forecaster's forecasts of the week before that fall on the day (`cost_*`); anomaly "
         "alerts against the simulator's labels where a labels file exists. A forecaster "
         "without a champion (none has beaten naive yet, so serving is naive) is not scored."

@@ -83,8 +83,7 @@ _SERVING = {
     deps=[RESOURCE_FEATURES, DEMAND_MODEL],
     description=(
         "request_count 1-4 hours ahead from every hour of the day, by the champion (its inputs "
-        "read the day's features and the week before); where a naive forecast has been clearly "
-        "better for a resource over the last day, that one, named in `forecast_by`."
+        "read the day's features and the week before)."
     ),
     kinds={"lightgbm", "polars", "parquet"},
     **_SERVING,
@@ -94,15 +93,7 @@ def demand_forecasts(
 ) -> dg.Output[Days]:
     out = _forecasts(context, DEMAND, RESOURCE_FEATURES, lake_reader, registry)
     version = next((f["model_version"][0] for f in out.values() if f.height), "")
-    # the naive guard's replacements: rows a naive forecast made while a model was in force
-    figures = {
-        day: {
-            "forecasts": f.height,
-            "naive_in_place_of_model": int((f["forecast_by"] != f["model_version"]).sum()),
-        }
-        for day, f in out.items()
-    }
-    return dg.Output(out, metadata={"model_version": version, **by_day(figures)})
+    return dg.Output(out, metadata={"model_version": version})
 
 
 @dg.asset(

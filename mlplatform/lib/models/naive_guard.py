@@ -1,5 +1,6 @@
-"""A naive forecast where the model has fallen behind: one rule for the platform's serving and
-for `mlplatform forecast`.
+"""A naive forecast where the model has fallen behind, for a `ForecastSpec` with a guard:
+`mlplatform forecast`'s. (The platform's demand forecaster has none: on simulated deployments
+and a live one it made the served forecasts worse; docs/evaluation.md.)
 
 A model is refitted at intervals; when a series changes between two fits (a new job, a level
 shift), a naive forecast follows at once and the model does not. So at each origin and

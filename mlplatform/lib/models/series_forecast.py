@@ -6,8 +6,9 @@ the next H rows using rows <= i only: models are refitted at row counts that dou
 (first_fit, 2·first_fit, ...), so a forecast never depends on the length of the file. Before
 the first model, as the platform serves a naive forecast until it has a model, each row gets
 the naive forecast that has been best so far (`best_naive_so_far`); after it, a naive forecast
-that has been clearly better than the model over the last day replaces it, by serving's rule
-(`guarded_by_naive`)."""
+that has been clearly better than the model over the last day replaces it (`guarded_by_naive`):
+a model refitted at doublings can be left behind by a change between two fits. The platform's
+serving does not do this (docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from mlplatform.lib.models.forecasting import (
 )
 from mlplatform.lib.models.forecasting import predict as predict_forecasts
 from mlplatform.lib.models.forecasting import train as train_forecaster
+from mlplatform.lib.models.naive_guard import NaiveGuard
 from mlplatform.lib.models.training import SearchBudget, doubling, fit_booster
 
 SERIES_ID = "series"
@@ -65,6 +67,7 @@ def series_spec(timestamps: np.ndarray, horizon: int) -> ForecastSpec:
         step=f"{minutes}m",
         baselines={"same_time_yesterday": period, "same_time_last_week": 7 * period},
         by_row=True,
+        guard=NaiveGuard(),
     )
 
 
@@ -162,9 +165,9 @@ def guarded_by_naive(
     naive: dict[str, np.ndarray],
     spec: ForecastSpec,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, horizon) `forecasts` with the spec's naive guard applied as the platform's
-    serving applies it (`forecasting.guarded_forecasts`), over a day of the series' own rows;
-    and where a naive forecast replaced one (rows, horizon)."""
+    """(rows, horizon) `forecasts` with the spec's naive guard (`forecasting.guarded_forecasts`)
+    over a day of the series' own rows; and where a naive forecast replaced one (rows,
+    horizon)."""
     n, horizon = forecasts.shape
     rows, k = np.repeat(np.arange(n), horizon), np.tile(np.arange(1, horizon + 1), n)
     target = rows + k

@@ -41,17 +41,15 @@ def forecast_performance(booster, dataset: Dataset, training: dict[str, Any]) ->
 
 def served_performance(served: pl.DataFrame, dataset: Dataset) -> dict[str, float]:
     """What serving gave for `dataset`'s forecasts (`forecasting.day_dataset`: a day's whose
-    actuals are in), from `served` (the day's serving rows: series, origin, horizon, forecast,
-    forecast_by, model_version): their MAE and, on the same rows, over the best naive
-    baseline's, with the naive guard's replacements that `forecast_performance` (the champion
-    alone) leaves out; and the share of them a naive forecast made while a model was in force.
-    Empty where no served row has its actual in `dataset`."""
+    actuals are in), from `served` (the day's serving rows: series, origin, horizon,
+    forecast): their MAE and, on the same rows, over the best naive baseline's. These are the
+    forecasts the day was served with: by the model in force then (an earlier version, or a
+    naive forecast before the first champion), where `forecast_performance` scores today's
+    champion. Empty where no served row has its actual in `dataset`."""
     spec = dataset.spec
     keys = [*spec.series, "origin", "horizon"]
-    if "forecast_by" not in served.columns:  # served before the guard: the model made them all
-        served = served.with_columns(forecast_by=pl.col("model_version"))
     frame = dataset.frame.rename({spec.time: "origin"}).join(
-        served.select(*keys, "forecast", "forecast_by", "model_version"), on=keys, how="inner"
+        served.select(*keys, "forecast"), on=keys, how="inner"
     )
     if frame.is_empty():
         return {}
@@ -64,7 +62,6 @@ def served_performance(served: pl.DataFrame, dataset: Dataset) -> dict[str, floa
         "served_mae_relative_to_best_baseline": metrics.get(
             "mae_relative_to_best_baseline", float("nan")
         ),
-        "served_by_naive_share": float((frame["forecast_by"] != frame["model_version"]).mean()),
         "served_scored_forecasts": frame.height,
     }
 
