@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
@@ -29,6 +30,7 @@ from mlplatform.lib.features.engineering import resource_hourly_features
 from mlplatform.lib.ingest.simulator import SimulationConfig
 from mlplatform.lib.models.forecasting import (
     DEMAND,
+    TrainedForecaster,
     build_dataset,
     day_dataset,
     forecast_tables,
@@ -71,7 +73,18 @@ SCENARIOS = (
 )
 
 
-def measure(scenario: Scenario) -> list[dict]:
+class Deployment(NamedTuple):
+    """A scenario's simulated features, its days, and the demand forecaster trained on the
+    first `TRAINING_DAYS` of them (`table`) as the platform would."""
+
+    features: pl.DataFrame
+    days: list[date]
+    table: pl.DataFrame
+    trained: TrainedForecaster
+    drift_start: date | None
+
+
+def deployment(scenario: Scenario) -> Deployment:
     drift_start = START + timedelta(days=scenario.drift_day) if scenario.drift_day else None
     config = SimulationConfig(
         resources=scenario.resources,
@@ -81,9 +94,14 @@ def measure(scenario: Scenario) -> list[dict]:
     )
     features = resource_hourly_features(simulated_hourly(config, START, scenario.days))
     days = [START + timedelta(days=k) for k in range(scenario.days)]
-    window = days[:TRAINING_DAYS]
-    table = features.filter(pl.col("ts").dt.date().is_in(window))
+    table = features.filter(pl.col("ts").dt.date().is_in(days[:TRAINING_DAYS]))
     trained = train(build_dataset(table, DEMAND), SearchBudget(trials=5, timeout_seconds=60))
+    return Deployment(features, days, table, trained, drift_start)
+
+
+def measure(scenario: Scenario) -> list[dict]:
+    features, days, table, trained, drift_start = deployment(scenario)
+    window = days[:TRAINING_DAYS]
     forecasts = forecast_tables(DEMAND, features, days, trained.booster, "calibration")
     reference = with_predictions(table, pl.concat([forecasts[d] for d in window]))
     rows = []

@@ -18,40 +18,23 @@ import argparse
 import sys
 import time
 from dataclasses import replace
-from datetime import timedelta
 
 import polars as pl
 
-from benchmarks.drift_calibration import SCENARIOS, START, TRAINING_DAYS, Scenario
-from benchmarks.simulated_hourly import simulated_hourly
-from mlplatform.lib.features.engineering import resource_hourly_features
-from mlplatform.lib.ingest.simulator import SimulationConfig
+from benchmarks.drift_calibration import SCENARIOS, TRAINING_DAYS, Scenario, deployment
 from mlplatform.lib.models.forecasting import (
     DEMAND,
-    build_dataset,
     forecast_tables,
     naive_forecast_tables,
-    train,
 )
 from mlplatform.lib.models.naive_guard import NaiveGuard
-from mlplatform.lib.models.training import SearchBudget
 
 KEYS = ["resource_id", "origin", "horizon"]
 GUARDED = replace(DEMAND, guard=NaiveGuard())
 
 
 def measure(scenario: Scenario) -> dict[str, float]:
-    drift_start = START + timedelta(days=scenario.drift_day) if scenario.drift_day else None
-    config = SimulationConfig(
-        resources=scenario.resources,
-        seed=scenario.seed,
-        drift_start=drift_start,
-        drift_kind=scenario.drift_kind,
-    )
-    features = resource_hourly_features(simulated_hourly(config, START, scenario.days))
-    days = [START + timedelta(days=k) for k in range(scenario.days)]
-    table = features.filter(pl.col("ts").dt.date().is_in(days[:TRAINING_DAYS]))
-    trained = train(build_dataset(table, DEMAND), SearchBudget(trials=5, timeout_seconds=60))
+    features, days, _, trained, _ = deployment(scenario)
     later = days[TRAINING_DAYS:]
 
     def served(tables, name: str) -> pl.DataFrame:
