@@ -414,7 +414,6 @@ def guarded_forecasts(frame: pl.DataFrame, spec: ForecastSpec, steps: int, by: s
     named `naive/<baseline>` in `forecast_by`."""
     if spec.guard is None:
         raise ValueError(f"{spec.name} has no naive guard")
-    amount, unit = spec.step[:-1], spec.step[-1]
     return guarded(
         frame,
         spec.series,
@@ -422,7 +421,7 @@ def guarded_forecasts(frame: pl.DataFrame, spec: ForecastSpec, steps: int, by: s
         offset=pl.col("horizon") if spec.by_row else _step(spec, pl.col("horizon")),
         naive={f"{NAIVE}/{n}": f"_baseline_{n}" for n in ("last_value", *spec.baselines)},
         model=by,
-        window=f"{steps}i" if spec.by_row else f"{int(amount) * steps}{unit}",
+        window=f"{steps}i" if spec.by_row else f"{_step_minutes(spec) * steps}m",
         least=max(1, steps // 4),
         margin=spec.guard.margin,
     )
