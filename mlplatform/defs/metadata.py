@@ -1,4 +1,5 @@
-"""Metadata for people: row counts, a markdown preview and the column schema."""
+"""Metadata for people: row counts, a markdown preview and the column schema with what each
+column means (`lib/lake/columns.py`)."""
 
 import math
 from collections.abc import Mapping
@@ -6,6 +7,8 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
+
+from mlplatform.lib.lake.columns import describe_column
 
 PREVIEW_ROWS = 5
 
@@ -27,34 +30,37 @@ def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS, max_columns:
     return "\n".join(lines) + (f"\n\n…and {more} more columns" if more > 0 else "")
 
 
-def column_schema(
-    schema: dict[str, pl.DataType] | pl.Schema, descriptions: dict[str, str] | None = None
-) -> dg.TableSchema:
-    descriptions = descriptions or {}
+def table_name(key: dg.AssetKey) -> str:
+    """The asset's table as the warehouse and `mlplatform sql` name it: `layer.name`."""
+    return ".".join(key.path)
+
+
+def column_schema(schema: dict[str, pl.DataType] | pl.Schema, key: dg.AssetKey) -> dg.TableSchema:
+    table = table_name(key)
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(name, str(dtype), description=descriptions.get(name))
+            dg.TableColumn(name, str(dtype), description=describe_column(table, name))
             for name, dtype in schema.items()
         ]
     )
 
 
-def table_metadata(frame: pl.DataFrame) -> dict[str, Any]:
+def table_metadata(frame: pl.DataFrame, key: dg.AssetKey) -> dict[str, Any]:
     return {
         "dagster/row_count": frame.height,
-        "dagster/column_schema": column_schema(frame.schema),
+        "dagster/column_schema": column_schema(frame.schema, key),
         "preview": dg.MetadataValue.md(markdown_preview(frame)),
     }
 
 
-def range_metadata(frames: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
+def range_metadata(frames: Mapping[str, pl.DataFrame], key: dg.AssetKey) -> dict[str, Any]:
     """A run over several partitions: Dagster gives each partition the run's metadata, so it
     names the partitions and their rows instead of one row count that would fit none of them."""
     first = next(iter(frames.values()))
     return {
         "run_partitions": len(frames),
         "rows_by_partition": json_metadata({k: f.height for k, f in frames.items()}),
-        "dagster/column_schema": column_schema(first.schema),
+        "dagster/column_schema": column_schema(first.schema, key),
         "preview": dg.MetadataValue.md(markdown_preview(first)),
     }
 

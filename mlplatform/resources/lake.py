@@ -93,9 +93,12 @@ class ParquetLake(dg.UPathIOManager):
     def get_metadata(
         self, context: dg.OutputContext, obj: pl.DataFrame | Mapping[str, pl.DataFrame]
     ) -> dict[str, Any]:
+        key = context.asset_key
         if not isinstance(obj, Mapping):
-            return table_metadata(obj)
-        return table_metadata(next(iter(obj.values()))) if len(obj) == 1 else range_metadata(obj)
+            return table_metadata(obj, key)
+        if len(obj) == 1:
+            return table_metadata(next(iter(obj.values())), key)
+        return range_metadata(obj, key)
 
 
 class LakeIOManager(dg.ConfigurableIOManagerFactory):

@@ -1,8 +1,10 @@
 """The warehouse: a DuckDB file of views over the lake, for SQL browsing.
 
 Views read the lake's Parquet files by glob, so new partitions appear without touching the
-file again. An asset only opens it read-write when its view is missing, for milliseconds, and
-a lock held by someone else (another run, an analyst's session) never fails a materialization.
+file again; their columns carry what they mean as comments (`lib/lake/columns.py`). An asset
+only opens the file read-write when its view is missing or its comments are out of date (a
+release that describes more), for milliseconds, and a lock held by someone else (another run,
+an analyst's session) never fails a materialization.
 """
 
 import time
@@ -10,6 +12,8 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+
+from mlplatform.lib.lake.columns import comment_statements, describe_column
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -27,14 +31,19 @@ class Warehouse(dg.ConfigurableResource):
         )
 
     def has_view(self, layer: str, name: str) -> bool:
+        """The view exists and each of its columns carries the comment it should."""
         if not Path(self.path).exists():
             return False
         with self.connect(read_only=True) as con:
-            found = con.execute(
-                "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?",
+            columns = con.execute(
+                "SELECT column_name, comment FROM duckdb_columns() "
+                "WHERE schema_name = ? AND table_name = ?",
                 [layer, name],
-            ).fetchone()
-        return bool(found and found[0])
+            ).fetchall()
+        table = f"{layer}.{name}"
+        return bool(columns) and all(
+            comment == describe_column(table, column) for column, comment in columns
+        )
 
     def ensure_view(self, layer: str, name: str, attempts: int = 3) -> str:
         """Create the view of `layer.name` if it is missing; returns what happened."""
@@ -46,6 +55,9 @@ class Warehouse(dg.ConfigurableResource):
                 with self.connect(read_only=False) as con:
                     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
                     con.execute(self.view_sql(layer, name))
+                    columns = con.execute(f'DESCRIBE "{layer}"."{name}"').pl()["column_name"]
+                    for statement in comment_statements(f"{layer}.{name}", columns.to_list()):
+                        con.execute(statement)
                 return "created"
             except duckdb.IOException as exc:  # another process holds the file's lock
                 if attempt == attempts - 1:

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 from mlplatform.definitions import ASSETS, build_definitions
 from mlplatform.defs.clean import assets as clean_assets
 from mlplatform.lib.cleaning import metrics as clean_metrics_module
+from mlplatform.lib.lake.columns import describe_column
 from mlplatform.resources.build import local_resources
 
 DAY = "2026-01-09"
@@ -125,6 +126,29 @@ def test_warehouse_views_answer_sql(built):
         }
     assert hours == 3 * 12 * 24
     assert {"cloudwatch_metrics", "metrics_hourly", "quarantine", "resource_hourly"} <= tables
+
+
+def test_warehouse_columns_say_what_they_mean(built):
+    root, _ = built
+    warehouse = root / "warehouse.duckdb"
+    query = (
+        "SELECT schema_name || '.' || table_name, column_name, comment FROM duckdb_columns() "
+        "WHERE NOT internal AND schema_name IN ('raw', 'clean', 'features')"
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = con.execute(query).fetchall()
+    assert len({table for table, _, _ in columns}) == 8
+    undescribed = [(table, column) for table, column, comment in columns if not comment]
+    assert not undescribed
+    assert dict((c, text) for t, c, text in columns if t == "clean.quarantine")["reason"] == (
+        describe_column("clean.quarantine", "reason")
+    )
+    # a view made by a release without comments gets them from the next materialization
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute('COMMENT ON COLUMN "clean"."quarantine"."reason" IS NULL')
+    assert materialize(root, DAY).success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(query).fetchall() == columns
 
 
 def test_bad_file_is_quarantined_and_rematerializing_replaces(built):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
 
@@ -143,3 +144,11 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
         champion = registry.by_alias(name, CHAMPION)
         by = f"{name}/{champion.version}" if champion else f"naive/{naive_fallback(registry, name)}"
         assert served["model_version"].unique().to_list() == [by], name
+    # every column a person can query in the warehouse says what it means
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        views = con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone()
+        undescribed = con.execute(
+            "SELECT schema_name || '.' || table_name || '.' || column_name FROM duckdb_columns() "
+            "WHERE NOT internal AND comment IS NULL"
+        ).fetchall()
+    assert views == (14,) and not undescribed, undescribed

@@ -7,6 +7,7 @@ import urllib.request
 
 import pytest
 
+from mlplatform.lib.lake.columns import describe_column
 from mlplatform_tests.ui.conftest import ARTIFACTS, DAYS, open_page
 
 ASSET_KEYS = [
@@ -59,6 +60,7 @@ def test_asset_page_shows_metadata(page):
         "ml-platform",
         "Pandera",
         "source_rows",
+        describe_column("clean.metrics_hourly", "source_rows"),  # the columns say what they are
     ):
         assert expected in body, expected
     page.screenshot(path=str(ARTIFACTS / "asset_page.png"), full_page=True)

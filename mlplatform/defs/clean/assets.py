@@ -42,7 +42,7 @@ def _out(key: dg.AssetKey, description: str, schema: dict[str, pl.DataType]) -> 
         io_manager_key="lake",
         owners=OWNERS,
         kinds={"polars", "pandera", "parquet"},
-        metadata={"dagster/column_schema": column_schema(schema)},
+        metadata={"dagster/column_schema": column_schema(schema, key)},
     )
 
 

@@ -69,7 +69,7 @@ def _lookback(key: dg.AssetKey, days: int) -> dg.AssetIn:
     partitions_def=daily_partitions,
     ins={"hourly": _lookback(METRICS_HOURLY, LOOKBACK_DAYS)},
     metadata={
-        "dagster/column_schema": column_schema(RESOURCE_FEATURE_SCHEMA),
+        "dagster/column_schema": column_schema(RESOURCE_FEATURE_SCHEMA, RESOURCE_FEATURES),
         "dagster/column_lineage": dg.TableColumnLineage(
             deps_by_column={
                 column: [
@@ -119,7 +119,7 @@ def resource_hourly(
     ),
     partitions_def=daily_partitions,
     ins={"cost": _lookback(COST_DAILY, COST_LOOKBACK_DAYS)},
-    metadata={"dagster/column_schema": column_schema(COST_FEATURE_SCHEMA)},
+    metadata={"dagster/column_schema": column_schema(COST_FEATURE_SCHEMA, COST_FEATURES)},
     io_manager_key="lake",
     owners=OWNERS,
     kinds={"polars", "parquet"},

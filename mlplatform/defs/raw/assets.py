@@ -95,7 +95,9 @@ _RAW_SPEC = {
     ),
     kinds={"polars", "parquet"},
     metadata={
-        "dagster/column_schema": column_schema(raw_schema([*METRICS_REQUIRED, *METRICS_OPTIONAL]))
+        "dagster/column_schema": column_schema(
+            raw_schema([*METRICS_REQUIRED, *METRICS_OPTIONAL]), RAW_METRICS
+        )
     },
     **_RAW_SPEC,
 )
@@ -112,7 +114,11 @@ def cloudwatch_metrics(
         "with source file and line."
     ),
     kinds={"polars", "parquet"},
-    metadata={"dagster/column_schema": column_schema(raw_schema([*COST_REQUIRED, *COST_OPTIONAL]))},
+    metadata={
+        "dagster/column_schema": column_schema(
+            raw_schema([*COST_REQUIRED, *COST_OPTIONAL]), RAW_COST
+        )
+    },
     **_RAW_SPEC,
 )
 def cost_usage(

@@ -10,6 +10,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from mlplatform.lib.lake.columns import comment_statements
+
 
 def query_lake(
     sql: str, tables: Mapping[str, Sequence[str]], storage_options: dict[str, Any] | None = None
@@ -19,7 +21,8 @@ def query_lake(
     A table's partitions need not share one schema: a column added in a later release, or one
     a day could not compute yet, is NULL in the partitions without it (a scan takes the
     first file's schema and fails on the others). Each row has its file in `filename`, as in
-    the warehouse's views: the day of a table without a date column is its partition's."""
+    the warehouse's views: the day of a table without a date column is its partition's. Columns
+    carry what they mean as comments: `SELECT * FROM duckdb_columns()` lists them."""
     con = duckdb.connect()
     for name, files in tables.items():
         layer, table = name.split(".", 1)
@@ -30,4 +33,7 @@ def query_lake(
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
         con.register(f"{layer}__{table}", pl.concat(scans, how="diagonal_relaxed"))
         con.execute(f'CREATE VIEW "{layer}"."{table}" AS SELECT * FROM "{layer}__{table}"')
+        columns = con.execute(f'DESCRIBE "{layer}"."{table}"').pl()["column_name"].to_list()
+        for statement in comment_statements(name, columns):
+            con.execute(statement)
     return con.sql(sql).pl()
