@@ -11,7 +11,7 @@ from mlplatform.lib.cleaning.metrics import HOURLY_COLUMNS, OTHER_HOURLY_COLUMNS
 from mlplatform.lib.cleaning.schemas import QUARANTINE_COLUMNS
 from mlplatform.lib.features.engineering import cost_daily_features, resource_hourly_features
 from mlplatform.lib.ingest.landing import raw_schema
-from mlplatform.lib.lake.columns import describe_column
+from mlplatform.lib.lake.columns import BY_TABLE, SHARED, describe_column
 from mlplatform.lib.lake.sql import query_lake
 from mlplatform.lib.models.detector_tables import ALERT_COLUMNS
 
@@ -38,6 +38,13 @@ DECLARED = {
 def test_every_declared_column_is_described(table: str):
     missing = [c for c in DECLARED[table] if not describe_column(table, c)]
     assert not missing, f"{table}: {missing}"
+
+
+def test_descriptions_survive_the_uis_markdown():
+    # the UI renders a description as Markdown: "<model>/<version>" showed as "/"
+    texts = [*SHARED.values(), *(t for table in BY_TABLE.values() for t in table.values())]
+    texts += [describe_column(t, c) or "" for t, columns in DECLARED.items() for c in columns]
+    assert not [t for t in texts if "<" in t or ">" in t]
 
 
 def test_a_name_reads_as_its_table_means_it():

@@ -3,7 +3,8 @@ schemas and the comments on the warehouse's and `mlplatform sql`'s views take it
 
 A name means one thing across tables unless its table says otherwise (`BY_TABLE`); feature
 families (`cpu_utilization_mean_24h`, ...) are described by pattern, so a metric a release
-adds is described without a new entry."""
+adds is described without a new entry. The UI renders descriptions as Markdown, so they hold
+no angle brackets, which it would take for HTML."""
 
 from __future__ import annotations
 
@@ -50,10 +51,10 @@ SHARED: dict[str, str] = {
     "horizon": "How many steps ahead of origin the forecast is (hours; days for cost).",
     "target_time": "The period forecast: origin + horizon.",
     "forecast": "The forecast value, in the target's own unit.",
-    "forecast_by": "What made this forecast: a model version, or naive/<baseline> for a naive "
-    "forecast.",
-    "model_version": "What served the row: the champion as <model>/<version>, or "
-    "naive/<baseline> while the model has none.",
+    "forecast_by": "What made this forecast: a model version (demand_forecaster/3), or a naive "
+    "forecast (naive/same_hour_last_week).",
+    "model_version": "What served the row: the champion (demand_forecaster/3), or its naive "
+    "stand-in (naive/same_hour_last_week) while the model has none.",
     "filename": "The lake's Parquet file the row was read from; its name is the partition's day.",
 }
 
