@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from mlplatform.lib.lake.columns import comment_statements, describe_column
+from mlplatform.lib.lake.columns import comment_view, describe_column
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -55,9 +55,7 @@ class Warehouse(dg.ConfigurableResource):
                 with self.connect(read_only=False) as con:
                     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
                     con.execute(self.view_sql(layer, name))
-                    columns = con.execute(f'DESCRIBE "{layer}"."{name}"').pl()["column_name"]
-                    for statement in comment_statements(f"{layer}.{name}", columns.to_list()):
-                        con.execute(statement)
+                    comment_view(con, f"{layer}.{name}")
                 return "created"
             except duckdb.IOException as exc:  # another process holds the file's lock
                 if attempt == attempts - 1:

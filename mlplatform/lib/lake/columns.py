@@ -9,6 +9,10 @@ no angle brackets, which it would take for HTML."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Names with one meaning in every table that has them.
 SHARED: dict[str, str] = {
@@ -185,12 +189,10 @@ def describe_column(table: str, column: str) -> str | None:
     return None
 
 
-def comment_statements(table: str, columns: list[str]) -> list[str]:
-    """`COMMENT ON COLUMN` statements for the described `columns` of view `table`."""
+def comment_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Put each described column's description on view `table` ("layer.name") of `con`."""
     layer, name = table.split(".", 1)
-    statements = []
-    for column in columns:
+    for column, *_ in con.execute(f'DESCRIBE "{layer}"."{name}"').fetchall():
         if text := describe_column(table, column):
             quoted = text.replace("'", "''")
-            statements.append(f'COMMENT ON COLUMN "{layer}"."{name}"."{column}" IS \'{quoted}\'')
-    return statements
+            con.execute(f'COMMENT ON COLUMN "{layer}"."{name}"."{column}" IS \'{quoted}\'')

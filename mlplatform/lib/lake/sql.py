@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from mlplatform.lib.lake.columns import comment_statements
+from mlplatform.lib.lake.columns import comment_view
 
 
 def query_lake(
@@ -33,7 +33,5 @@ def query_lake(
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
         con.register(f"{layer}__{table}", pl.concat(scans, how="diagonal_relaxed"))
         con.execute(f'CREATE VIEW "{layer}"."{table}" AS SELECT * FROM "{layer}__{table}"')
-        columns = con.execute(f'DESCRIBE "{layer}"."{table}"').pl()["column_name"].to_list()
-        for statement in comment_statements(name, columns):
-            con.execute(statement)
+        comment_view(con, name)
     return con.sql(sql).pl()
