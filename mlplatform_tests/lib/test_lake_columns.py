@@ -63,6 +63,10 @@ def test_a_name_reads_as_its_table_means_it():
     cost_mae = describe_column("monitoring.model_performance", "cost_mae")
     assert cost_mae and cost_mae.startswith("Cost forecaster") and "Mean absolute error" in cost_mae
     assert describe_column("serving.demand_forecasts", "no_such_column") is None
+    # an alert's model_version is a detector's, a forecast's a forecaster's
+    detector = describe_column("serving.anomaly_alerts", "model_version")
+    assert detector and "anomaly_detector" in detector and "forecaster" not in detector
+    assert "forecaster" in (describe_column("serving.demand_forecasts", "model_version") or "")
 
 
 def test_sql_views_carry_the_descriptions(tmp_path: Path):

@@ -33,7 +33,12 @@ FEATURE_DRIFT_SPEC = dg.AssetCheckSpec(
 MODEL_PERFORMANCE_SPEC = dg.AssetCheckSpec(
     MODEL_PERFORMANCE_CHECK,
     asset=MODEL_PERFORMANCE,
-    description="Live MAE relative to the champion's training MAE, against WARN/ERROR thresholds.",
+    description=(
+        "The day's skill ratio: the champion demand forecaster's MAE over the best naive "
+        "forecast's on that day, divided by the same at training time, against its WARN/ERROR "
+        "thresholds. It rises when the model falls behind naive forecasting, which a retrain "
+        "can fix; a day that makes every forecast worse (a weekend, an incident) does not move it."
+    ),
 )
 _RANK = {None: 0, "WARN": 1, "ERROR": 2}
 

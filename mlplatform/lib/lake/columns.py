@@ -55,10 +55,12 @@ SHARED: dict[str, str] = {
     "horizon": "How many steps ahead of origin the forecast is (hours; days for cost).",
     "target_time": "The period forecast: origin + horizon.",
     "forecast": "The forecast value, in the target's own unit.",
-    "forecast_by": "What made this forecast: a model version (demand_forecaster/3), or a naive "
-    "forecast (naive/same_hour_last_week).",
-    "model_version": "What served the row: the champion (demand_forecaster/3), or its naive "
-    "stand-in (naive/same_hour_last_week) while the model has none.",
+    "forecast_by": "What made this forecast: the model_version in force, or a naive forecast "
+    "(naive/last_value) where a naive guard replaced the model's (mlplatform forecast has one; "
+    "the platform's serving has none, so there it equals model_version).",
+    "model_version": "What served the row: the champion (demand_forecaster/3, "
+    "cost_forecaster/2), or its naive stand-in (naive/same_hour_last_week) while the model "
+    "has none.",
     "filename": "The lake's Parquet file the row was read from; its name is the partition's day.",
 }
 
@@ -118,6 +120,8 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "ts": "The hour that alerted (UTC).",
         "value": "The metric's value in that hour.",
         "anomaly_score": "0-1; an alert fires at 0.5, once per burst.",
+        "model_version": "The detector that scored the row: the anomaly_detector champion "
+        "(anomaly_detector/1).",
         "signal": "What fired: surprise (the one-step model's errors), novelty (a shape unlike "
         "any recent one) or beyond_range (outside every recent value).",
     },
@@ -128,6 +132,8 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "daily_cost": "The resource's usage cost of the day (effective cost).",
         "recommendation": "What to do.",
         "monthly_saving": "Expected saving over 30 days of doing it.",
+        "model_version": "What made the day's demand forecasts behind forecast_peak_requests "
+        "(demand_forecaster/3, or naive/same_hour_last_week while there is no champion).",
     },
     "monitoring.feature_drift": {
         "column": "A model input, a segment or a prediction column.",
