@@ -56,8 +56,8 @@ SHARED: dict[str, str] = {
     "target_time": "The period forecast: origin + horizon.",
     "forecast": "The forecast value, in the target's own unit.",
     "forecast_by": "What made this forecast: the model_version in force, or a naive forecast "
-    "(naive/last_value) where a naive guard replaced the model's (mlplatform forecast has one; "
-    "the platform's serving has none, so there it equals model_version).",
+    "(naive/last_value) where a naive guard replaced the model's. The platform's forecasters "
+    "have no guard, so in the lake it equals model_version.",
     "model_version": "What served the row: the champion (demand_forecaster/3, "
     "cost_forecaster/2), or its naive stand-in (naive/same_hour_last_week) while the model "
     "has none.",
