@@ -161,3 +161,22 @@ def test_the_challenger_error_is_lower_on_the_data_it_models(hourly, booster):
     recent = hourly.filter(pl.col("ts").dt.date() >= SPLIT)
     recent = observations(recent)
     assert table_error(booster, recent, SETTINGS) < table_error(None, recent, SETTINGS)
+
+
+def test_alert_volume_benchmark_counts_a_quiet_fleets_alerts_day_by_day(capsys):
+    """`benchmarks.alert_volume` (docs/evaluation.md): nothing alerts in the warm-up, every day
+    gets a line, and a higher `min_score` never sends more alerts."""
+    from benchmarks.alert_volume import MIN_SCORES, main
+
+    argv = ["alert_volume", "--resources", "8", "--days", "9", "--anomaly-rate", "0.2"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.argv", argv)
+        assert main() == 0
+    lines = capsys.readouterr().out.splitlines()
+    days = [line.split() for line in lines if line[:4] == "2026"]
+    assert len(days) == 9
+    assert [int(d[2]) for d in days[:5]] == [0] * 5  # 120 hourly rows of warm-up
+    header = lines.index("min_score  alerts  labelled anomalies found  alerts inside one")
+    sent = [int(line.split()[1]) for line in lines[header + 1 :]]
+    assert len(sent) == len(MIN_SCORES)
+    assert sent[0] > 0 and sent == sorted(sent, reverse=True)
