@@ -32,8 +32,10 @@ from mlplatform.lib.monitoring.performance import label_recall
 MIN_SCORES = (0.5, 0.55, 0.6, 0.75, 0.99)
 
 
-def scored_fleet(config: SimulationConfig, start: date, days: int):
-    """Each day's alerts and scored values, and the number of series."""
+def scored_fleet(
+    config: SimulationConfig, start: date, days: int
+) -> tuple[list[date], dict[date, pl.DataFrame], dict[date, int], int]:
+    """The days, each day's alerts and scored values, and the number of series."""
     observed = observations(simulated_hourly(config, start, days))
     settings = DetectorSettings()
     booster = fit_table(observed, settings)
@@ -48,7 +50,12 @@ def labels_of(config: SimulationConfig, start: date, days: int) -> pl.DataFrame:
         for day in simulate(replace(config, interval_minutes=60), start, days)
         for a in day.anomalies
     ]
-    return pl.DataFrame(anomalies).unique()
+    schema = {
+        "resource_id": pl.String,
+        "start": pl.Datetime("us", "UTC"),
+        "end": pl.Datetime("us", "UTC"),
+    }
+    return pl.DataFrame(anomalies, schema=schema).unique()
 
 
 def main() -> int:
