@@ -6,6 +6,7 @@ import time
 import urllib.request
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from mlplatform.lib.lake.columns import describe_column
 from mlplatform_tests.ui.conftest import ARTIFACTS, DAYS, open_page
@@ -34,12 +35,21 @@ ASSET_KEYS = [
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 
+def wait_for_texts(page, *texts: str) -> None:
+    """Every text in the page's rendered text. The sections of an asset page load one after
+    another, so a text read from the body right after another one appeared may not be there
+    yet: wait until all are, and name the ones that never came."""
+    every = "texts => texts.every(t => document.body.innerText.includes(t))"
+    try:
+        page.wait_for_function(every, arg=list(texts))
+    except PlaywrightTimeoutError:
+        body = page.inner_text("body")
+        pytest.fail(f"never shown: {[t for t in texts if t not in body]}")
+
+
 def test_catalog_and_lineage_show_every_asset(page):
     open_page(page, "/assets")
-    page.get_by_text("raw / cloudwatch_metrics").first.wait_for()
-    body = page.inner_text("body")
-    missing = [k for k in ASSET_KEYS if k not in body]
-    assert not missing
+    wait_for_texts(page, *ASSET_KEYS)
     page.screenshot(path=str(ARTIFACTS / "catalog.png"), full_page=True)
     open_page(page, "/asset-groups")
     for group in ("raw", "clean", "features", "models", "serving", "monitoring"):
@@ -50,9 +60,9 @@ def test_catalog_and_lineage_show_every_asset(page):
 
 def test_asset_page_shows_metadata(page):
     open_page(page, "/assets/clean/metrics_hourly")
-    page.get_by_text("quarantined_rows").first.wait_for()
-    body = page.inner_text("body")
-    for expected in (
+    wait_for_texts(
+        page,
+        "quarantined_rows",
         "Row count",
         "192",
         "accepted_rows",
@@ -61,14 +71,11 @@ def test_asset_page_shows_metadata(page):
         "Pandera",
         "source_rows",
         describe_column("clean.metrics_hourly", "source_rows"),  # the columns say what they are
-    ):
-        assert expected in body, expected
+    )
     page.screenshot(path=str(ARTIFACTS / "asset_page.png"), full_page=True)
     open_page(page, "/assets/models/demand_forecaster")
-    page.get_by_text("registry_version").first.wait_for()
-    body = page.inner_text("body")
     # the promotion decision and the figure it rests on, whichever way it went
-    assert "promotion_reason" in body and "mae_relative_to_naive_fallback" in body
+    wait_for_texts(page, "registry_version", "promotion_reason", "mae_relative_to_naive_fallback")
 
 
 def test_materialize_a_partition_by_clicking(page):
