@@ -148,6 +148,6 @@ def test_drift_report_link_opens(page):
     page.screenshot(path=str(ARTIFACTS / "drift_asset.png"), full_page=True)
     page.goto(href)
     # Evidently's self-contained report renders the compared columns and their drift
-    page.wait_for_function("document.body.innerText.includes('network_io_mean_24h')")
+    wait_for_texts(page, "network_io_mean_24h")
     assert "drift" in page.inner_text("body").lower()
     page.screenshot(path=str(ARTIFACTS / "drift_report.png"))
