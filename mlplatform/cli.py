@@ -287,20 +287,7 @@ def cmd_models(args: argparse.Namespace) -> int:
                     "input has min_training_days partitions"
                 )
             for v in versions:
-                metrics = ", ".join(
-                    f"{k}={v.metrics[k]:.4g}"
-                    for k in (
-                        "mae",
-                        "mae_relative_to_best_baseline",
-                        "mae_relative_to_naive_fallback",
-                    )
-                    if k in v.metrics
-                )
-                aliases = ", ".join(v.aliases) or "-"
-                window = v.tags.get("training_window", "")
-                demoted = f"(demoted: {v.tags['demoted']})" if "demoted" in v.tags else ""
-                parts = (f"{v.name} v{v.version} [{aliases}]", metrics, window, demoted)
-                print(" ".join(p for p in parts if p))
+                print(v.summary)
         elif args.action == "promote":
             numbers = [v.version for v in versions]
             if args.version not in numbers:

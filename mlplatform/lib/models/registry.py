@@ -31,6 +31,20 @@ class ModelVersion:
     metrics: dict[str, float]
     tags: dict[str, str]
 
+    @property
+    def summary(self) -> str:
+        """One line: name, version, aliases, holdout errors, training window, demotion."""
+        metrics = ", ".join(
+            f"{k}={self.metrics[k]:.4g}"
+            for k in ("mae", "mae_relative_to_best_baseline", "mae_relative_to_naive_fallback")
+            if k in self.metrics
+        )
+        aliases = ", ".join(self.aliases) or "-"
+        window = self.tags.get("training_window", "")
+        demoted = f"(demoted: {self.tags['demoted']})" if "demoted" in self.tags else ""
+        parts = (f"{self.name} v{self.version} [{aliases}]", metrics, window, demoted)
+        return " ".join(p for p in parts if p)
+
 
 @dataclass(frozen=True)
 class PromotionDecision:
