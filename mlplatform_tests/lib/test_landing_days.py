@@ -5,6 +5,7 @@ import pytest
 
 from mlplatform.lib.ingest.landing_days import (
     consecutive_ranges,
+    days_to_build,
     first_landing_day,
     landing_days,
     plan_ingestion,
@@ -93,3 +94,19 @@ def test_closed_days_are_the_days_before_today():
     days = ["2026-01-08", "2026-01-09", "2026-01-10"]
     assert closed_days(days, today=date(2026, 1, 10)) == ["2026-01-08", "2026-01-09"]
     assert closed_days(days, today=date(2026, 1, 11)) == days
+
+
+def test_days_to_build_run_through_the_last_closed_landed_day_within_the_window():
+    d = date.fromisoformat
+    landed = [d("2026-01-02"), d("2026-01-05"), d("2026-01-10")]  # 01-10 is today: open
+    build = days_to_build(landed, d("2026-01-02"), 90, today=d("2026-01-10"))
+    # the quiet days between landed ones are partitions too; today waits for its close
+    assert build == [d("2026-01-02"), d("2026-01-03"), d("2026-01-04"), d("2026-01-05")]
+    # the catch-up window cuts what is older; the first partition cuts what is earlier
+    assert days_to_build(landed, d("2026-01-02"), 6, today=d("2026-01-10")) == [
+        d("2026-01-04"),
+        d("2026-01-05"),
+    ]
+    assert days_to_build(landed, d("2026-01-05"), 90, today=d("2026-01-10")) == [d("2026-01-05")]
+    assert days_to_build([d("2026-01-10")], d("2026-01-10"), 90, today=d("2026-01-10")) == []
+    assert days_to_build([], d("2026-01-10"), 90, today=d("2026-01-10")) == []

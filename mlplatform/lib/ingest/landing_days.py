@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 SOURCES = ("metrics", "cost")
@@ -31,6 +31,20 @@ def landing_days(root: Path) -> list[date]:
 def first_landing_day(root: Path) -> date | None:
     days = landing_days(root)
     return days[0] if days else None
+
+
+def days_to_build(
+    landed: Sequence[date], first_partition: date, window_days: int, today: date
+) -> list[date]:
+    """The closed days a deployment builds on its own for what has landed: every partition
+    of the catch-up window through the last closed day with a file (a quiet day in between
+    is built too, as an empty day). Later quiet days are not waited for; days before the
+    window are left to a backfill."""
+    closed = [d for d in landed if d < today]
+    if not closed:
+        return []
+    first = max(first_partition, today - timedelta(days=window_days))
+    return [first + timedelta(days=n) for n in range((closed[-1] - first).days + 1)]
 
 
 @dataclass(frozen=True)
