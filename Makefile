@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine:
 #   make run    install, seed simulated data if the landing zone is empty, start Dagster
 #   make test   install (with test tools), lint, run the whole test suite
+#   make demo   like make run without the UI: the daemon builds every layer, then a summary
 PYTHON ?= python3
 UV = $(PYTHON) -m uv
 HOST ?= 127.0.0.1
 PORT ?= 3000
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: install install-dev run test lint benchmark clean
+.PHONY: install install-dev run demo test lint benchmark clean
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -21,6 +22,9 @@ install-dev: uv
 run: install
 	.venv/bin/mlplatform seed
 	.venv/bin/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+
+demo: install
+	.venv/bin/mlplatform demo --ui-url http://$(HOST):$(PORT)
 
 lint: install-dev
 	.venv/bin/ruff check .

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -27,11 +26,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from mlplatform.demo import start_daemon, stop_daemon
 from mlplatform.lib.ingest.simulator import SimulationConfig, simulate, write_landing_day
 from mlplatform.lib.monitoring.coverage import not_built
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 
 
 def land(data: Path, days: int, resources: int) -> list[str]:
@@ -56,24 +55,12 @@ def deployment_env(root: Path, interval: int) -> dict[str, str]:
     return env
 
 
-def start_daemon(env: dict[str, str], log) -> subprocess.Popen:
-    """The real daemon on the repository's workspace, in a process group of its own."""
-    return subprocess.Popen(
-        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
 def run_platform(root: Path, days: list[str], interval: int, deadline: float) -> dict:
     home, data = root / "home", root / "data"
     env = deployment_env(root, interval)
     log = (root / "daemon.log").open("w")
     started = time.perf_counter()
-    daemon = start_daemon(env, log)
+    daemon = start_daemon(REPO / "workspace.yaml", env, log, cwd=REPO)
     try:
         left = not_built(data, days)
         while left and time.perf_counter() - started < deadline:
@@ -83,8 +70,7 @@ def run_platform(root: Path, days: list[str], interval: int, deadline: float) ->
             left = not_built(data, days)
         seconds = time.perf_counter() - started
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=120)
+        stop_daemon(daemon)
         log.close()
     if left:
         raise RuntimeError(f"not caught up after {seconds:.0f} s: {left[:10]} ({len(left)} in all)")

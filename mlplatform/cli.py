@@ -81,6 +81,42 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return cmd_simulate(args)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Seed if the landing zone is empty, let the real daemon build every layer, summarise."""
+    from datetime import UTC, datetime
+
+    from mlplatform import demo
+    from mlplatform.lib.monitoring.deployment_summary import deployment_summary
+
+    workspace = Path(args.workspace)
+    problem = demo.preflight(workspace)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    seeded = cmd_seed(args)
+    if seeded:
+        return seeded
+    days = demo.days_to_watch(datetime.now(UTC).date())
+    if not days:
+        print(
+            f"error: nothing to build: {data_dir() / 'landing'} holds no closed day of the "
+            "catch-up window (MLPLATFORM_CATCHUP_DAYS) from the first partition on",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"building every layer for {days[0]} .. {days[-1]} ({len(days)} days), nobody clicking")
+    started = time.monotonic()
+    try:
+        status = demo.watch(days, workspace, args.timeout)
+    except KeyboardInterrupt:
+        print("\ninterrupted: what was built stays, and `mlplatform demo` carries on from it")
+        return 130
+    minutes, seconds = divmod(time.monotonic() - started, 60)
+    print(("done" if status == 0 else "stopped") + f" after {minutes:.0f} min {seconds:.0f} s\n")
+    print("\n".join(deployment_summary(data_dir(), days, args.ui_url)))
+    return status
+
+
 def cmd_features(args: argparse.Namespace) -> int:
     import polars as pl
 
@@ -344,6 +380,23 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--resources", type=_positive, default=200)
     seed.add_argument("--seed", type=int, default=7)
     seed.set_defaults(run=cmd_seed)
+
+    demo = sub.add_parser(
+        "demo",
+        help="the whole graph headless: seed if empty, run the daemon until every layer is "
+        "built, summarise",
+    )
+    demo.add_argument("--days", type=_positive, default=14, help="days to seed if empty")
+    demo.add_argument("--resources", type=_positive, default=200, help="resources to seed")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--timeout", type=_positive, default=1800, help="seconds to wait for the build"
+    )
+    demo.add_argument("--workspace", default="workspace.yaml", help="the daemon's workspace")
+    demo.add_argument(
+        "--ui-url", default="http://127.0.0.1:3000", help="where `make run` serves the UI"
+    )
+    demo.set_defaults(run=cmd_demo)
 
     feat = sub.add_parser(
         "features", help="compute features/resource_hourly from a clean hourly table"

@@ -231,3 +231,31 @@ def test_forecast_writes_every_row_naive_until_the_first_model(tmp_path: Path, c
     assert main(["forecast", "--input", str(tiny), "--output", str(tmp_path / "tiny")]) == 0
     assert pl.read_csv(tmp_path / "tiny" / "tiny.csv").null_count().sum_horizontal().item() == 0
     assert "no model (100 rows, the first is fitted on 125)" in capsys.readouterr().err
+
+
+def test_demo_says_why_it_cannot_start_and_seeds_nothing(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("MLPLATFORM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text("load_from: []\n")
+    args = ["demo", "--workspace", str(workspace)]
+    assert main(args) == 2
+    assert "DAGSTER_HOME is not set" in capsys.readouterr().err
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    assert main(args) == 2
+    assert f"DAGSTER_HOME={tmp_path} holds no dagster.yaml" in capsys.readouterr().err
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    assert main(["demo", "--workspace", str(tmp_path / "none.yaml")]) == 2
+    assert "none.yaml not found" in capsys.readouterr().err
+    monkeypatch.setenv("MLPLATFORM_DEPLOYMENT", "scaleout")
+    assert main(args) == 2
+    assert "runs the embedded default" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+    # a landing zone whose days are all older than the catch-up window: nothing to wait for
+    monkeypatch.delenv("MLPLATFORM_DEPLOYMENT")
+    old_day = tmp_path / "data" / "landing" / "metrics" / "2020-01-01"
+    old_day.mkdir(parents=True)
+    (old_day / "a.csv").write_text("timestamp,resource_id,metric_name,value\n")
+    assert main(args) == 2
+    assert "nothing to build" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "lake").exists()

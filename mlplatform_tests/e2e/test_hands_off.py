@@ -1,5 +1,6 @@
-"""The platform runs itself: a real `dagster dev` (webserver + daemon) on a seeded temporary
-deployment, nobody clicking, until every layer is built for the seeded days."""
+"""The platform runs itself: `mlplatform demo` seeds a temporary deployment and runs the real
+Dagster daemon, as `make run`'s `dagster dev` does, nobody clicking, until every layer is built
+for the seeded days; then `dagster dev` serves the UI over what was built."""
 
 import os
 import signal
@@ -7,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,9 +17,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from mlplatform.demo import describe_run, heartbeat_age
 from mlplatform.lib.models.promotion import naive_fallback
 from mlplatform.lib.models.registry import CHAMPION, Registry
-from mlplatform.lib.monitoring.coverage import not_built
+from mlplatform.lib.monitoring.coverage import DAILY_TABLES
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -37,36 +40,35 @@ def _instance_yaml(home: Path) -> str:
     return (REPO / "dagster.yaml").read_text().replace(".dagster", str(home / ".dagster"))
 
 
+def _heartbeat_age(home: Path, monkeypatch: pytest.MonkeyPatch) -> float | None:
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        return heartbeat_age(instance)
+
+
 def _runs(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[dg.DagsterRun]:
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         return list(instance.get_runs())
 
 
-FINISHED = {
-    dg.DagsterRunStatus.SUCCESS,
-    dg.DagsterRunStatus.FAILURE,
-    dg.DagsterRunStatus.CANCELED,
-}
+def _ui_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
 
 
-def _in_flight(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Runs not finished yet: a run writes its outputs before it has recorded them."""
-    return [f"run {_describe(r)}" for r in _runs(home, monkeypatch) if r.status not in FINISHED]
-
-
-def _describe(run: dg.DagsterRun) -> str:
-    tags = run.tags
-    days = tags.get("dagster/partition") or (
-        f"{tags.get('dagster/asset_partition_range_start', '')}.."
-        f"{tags.get('dagster/asset_partition_range_end', '')}"
-    )
-    assets = sorted(k.to_user_string() for k in run.asset_selection or ())
-    return f"{run.status.value} {run.job_name} {days} {assets}"
+def _wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} not within {seconds:.0f} s"
+        time.sleep(1)
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(DEADLINE_SECONDS + 120)
+@pytest.mark.timeout(DEADLINE_SECONDS + 300)
 def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -76,55 +78,44 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     env = {**os.environ, "DAGSTER_HOME": str(home), "MLPLATFORM_DATA_DIR": str(data)}
     env.pop("MLPLATFORM_PARTITIONS_START", None)  # the deployment starts where the seed starts
     env["MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"] = "10"
-    seed = [str(BIN / "mlplatform"), "seed", "--days", str(SEED_DAYS), "--resources"]
-    subprocess.run([*seed, str(RESOURCES)], env=env, check=True, capture_output=True)
+    demo = [str(BIN / "mlplatform"), "demo", "--days", str(SEED_DAYS), "--resources"]
+    started = time.monotonic()
+    built = subprocess.run(
+        [*demo, str(RESOURCES), "--timeout", str(DEADLINE_SECONDS)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_SECONDS + 180,
+    )
+    elapsed = time.monotonic() - started
+    print(built.stdout)
+    runs = _runs(home, monkeypatch)
+    assert built.returncode == 0, (
+        f"after {elapsed:.0f} s: {built.stdout[-3000:]}\n{built.stderr[-3000:]}\n"
+        f"runs: {[describe_run(r) for r in runs]}"
+    )
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     days = [(yesterday - timedelta(days=n)).isoformat() for n in range(SEED_DAYS - 1, -1, -1)]
     assert sorted(p.name for p in (data / "landing" / "metrics").iterdir()) == days
-
-    log = (tmp_path / "dagster-dev.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(BIN / "dagster"),
-            "dev",
-            "-w",
-            "workspace.yaml",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(_free_port()),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # stopped as a group: webserver, daemon, code server
-    )
-    started = time.monotonic()
-    try:
-        # caught up: every layer's files are there and no run is still recording its events
-        missing = not_built(data, days) or _in_flight(home, monkeypatch)
-        while missing and time.monotonic() - started < DEADLINE_SECONDS:
-            assert process.poll() is None, f"dagster dev exited with {process.returncode}"
-            time.sleep(5)
-            missing = not_built(data, days) or _in_flight(home, monkeypatch)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
-    elapsed = time.monotonic() - started
-    print(f"every layer built {elapsed:.0f} s after dagster dev started")
-    runs = _runs(home, monkeypatch)
-    assert not missing, (
-        f"after {elapsed:.0f} s, still missing: {missing[:20]} ({len(missing)} in all); "
-        f"runs: {[_describe(r) for r in runs]}"
-    )
+    lines = built.stdout.splitlines()
+    header = f"building every layer for {days[0]} .. {days[-1]} ({SEED_DAYS} days), nobody clicking"
+    assert header in lines
+    # progress as it went, from nothing to every layer and model
+    progress = [line for line in lines if " · runs: " in line]
+    assert f"raw 0/{2 * SEED_DAYS}" in progress[0] and "models 0/3" in progress[0], progress[0]
+    final = f"serving {4 * SEED_DAYS}/{4 * SEED_DAYS} · monitoring {2 * SEED_DAYS}/"
+    assert final in progress[-1] and "models 3/3" in progress[-1], progress[-1]
+    # the summary lists every daily table with each seeded day
+    for table in DAILY_TABLES:
+        row = next(line.split() for line in lines if line.startswith(f"  {table} "))
+        assert row[1] == str(SEED_DAYS), row
+    # the demo's daemon is gone, and so are its heartbeats: nothing waits them out
+    assert _heartbeat_age(home, monkeypatch) is None
     # the catch-up batches days: a handful of runs, not one per day and layer (9 x 6 = 54)
-    assert len(runs) <= 12, [_describe(r) for r in runs]
-    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), [_describe(r) for r in runs]
+    described = [describe_run(r) for r in runs]
+    assert len(runs) <= 12, described
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), described
     # partitions begin where the seed begins: no empty days were ingested before it
     raw = sorted(p.stem for p in (data / "lake" / "raw" / "cloudwatch_metrics").iterdir())
     assert raw == days
@@ -152,3 +143,33 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
             "WHERE NOT internal AND comment IS NULL"
         ).fetchall()
     assert views == (14,) and not undescribed, undescribed
+
+    # `make run` on what was built: the UI answers, and a demo will not start a second daemon
+    # beside the one `dagster dev` runs
+    port = _free_port()
+    log = (tmp_path / "dagster-dev.log").open("w")
+    process = subprocess.Popen(
+        [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # stopped as a group: webserver, daemon, code server
+    )
+    try:
+        _wait_for(
+            lambda: _heartbeat_age(home, monkeypatch) is not None, 240, "dagster dev's daemon"
+        )
+        refused = subprocess.run(
+            [*demo, str(RESOURCES)], cwd=REPO, env=env, capture_output=True, text=True
+        )
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "a Dagster daemon is already running on this instance" in refused.stderr
+        _wait_for(lambda: _ui_answers(port), 240, "the UI")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
