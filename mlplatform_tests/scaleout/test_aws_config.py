@@ -51,6 +51,9 @@ def test_ecs_instance_file_loads_and_validates(aws_home: str):
     assert "MLPLATFORM_S3_URL" in launcher.env_vars
     assert isinstance(instance.compute_log_manager, S3ComputeLogManager)
     assert instance.get_runs() == []  # the storage answers from PostgreSQL
+    # a run whose task died is noticed and retried; a failed asset is not retried
+    assert instance.run_monitoring_enabled and instance.run_retries_enabled
+    assert not instance.run_retries_retry_on_asset_or_op_failure
 
 
 def test_ecs_instance_file_refuses_a_task_definition_without_the_run_container(aws_home: str):

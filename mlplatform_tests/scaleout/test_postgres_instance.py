@@ -10,6 +10,7 @@ import pytest
 
 from mlplatform.definitions import ASSETS
 from mlplatform.resources.build import local_resources
+from mlplatform_tests.instance_checks import assert_only_interrupted_runs_are_retried
 from mlplatform_tests.scaleout.conftest import psycopg2_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,3 +81,10 @@ def test_postgres_restarted_between_runs(
         "SUCCESS",
         "SUCCESS",
     ]
+
+
+def test_the_scaleout_instance_retries_interrupted_runs_only(
+    tmp_path: Path, pg_database: str, monkeypatch
+):
+    with _instance(tmp_path, pg_database, monkeypatch) as instance:
+        assert_only_interrupted_runs_are_retried(instance)
