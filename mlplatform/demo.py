@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -35,6 +36,7 @@ from mlplatform.settings import (
 )
 
 POLL_SECONDS = 2.0
+SAY = partial(print, flush=True)  # progress shows at once through a pipe (`make demo | tee`)
 # a daemon reports every 30 s; two and a half intervals leave room for a busy machine
 RUNNING_WITHIN_SECONDS = 75.0
 DAEMON_LOG = Path(".dagster") / "demo-daemon.log"  # under DAGSTER_HOME
@@ -42,7 +44,7 @@ DAEMON_LOG = Path(".dagster") / "demo-daemon.log"  # under DAGSTER_HOME
 RUN_STATES = {
     dg.DagsterRunStatus.NOT_STARTED: "created",
     dg.DagsterRunStatus.QUEUED: "queued",
-    dg.DagsterRunStatus.STARTING: "running",
+    dg.DagsterRunStatus.STARTING: "starting",
     dg.DagsterRunStatus.STARTED: "running",
     dg.DagsterRunStatus.SUCCESS: "succeeded",
     dg.DagsterRunStatus.FAILURE: "failed",
@@ -180,15 +182,22 @@ def verdict(
     return None
 
 
+def interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def watch(
     days: Sequence[str],
     workspace: Path,
     timeout_seconds: float,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = SAY,
 ) -> int:
     """Run the daemon until every layer of `days` is built and no run is in flight, then stop
     it. 0 when built with no failed run; 1 when a run failed (each is reported as it happens),
-    the time is up or the daemon died. Progress goes to `say` as it changes."""
+    the time is up or the daemon died. Progress goes to `say` as it changes. SIGTERM and
+    SIGHUP (a closed terminal) interrupt it as Ctrl-C does, so the daemon is stopped too."""
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, interrupt)
     data = data_dir()
     log_path = Path(os.environ["DAGSTER_HOME"]) / DAEMON_LOG
     log_path.parent.mkdir(parents=True, exist_ok=True)

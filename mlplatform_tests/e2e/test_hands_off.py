@@ -1,6 +1,7 @@
 """The platform runs itself: `mlplatform demo` seeds a temporary deployment and runs the real
 Dagster daemon, as `make run`'s `dagster dev` does, nobody clicking, until every layer is built
-for the seeded days; then `dagster dev` serves the UI over what was built."""
+for the seeded days, a stop in the middle of a run included; then `dagster dev` serves the UI
+over what was built."""
 
 import os
 import signal
@@ -80,6 +81,30 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     env["MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"] = "10"
     demo = [str(BIN / "mlplatform"), "demo", "--days", str(SEED_DAYS), "--resources"]
     started = time.monotonic()
+    # Ctrl-C while the first serving run is running (a run of 15 s or more, where the demo
+    # sees it within 2): the demo stops its daemon, and so that run
+    first = subprocess.Popen(
+        [*demo, str(RESOURCES)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    said, trained = [], False
+    for line in first.stdout:
+        said.append(line)
+        if "models 3/3" in line and "running" not in line and "starting" not in line:
+            trained = True  # the training run has ended: the next run to run is serving's
+        elif trained and "1 running" in line and f"serving 0/{4 * SEED_DAYS}" in line:
+            first.send_signal(signal.SIGINT)
+            break
+    said.append(first.communicate(timeout=240)[0])
+    assert first.returncode == 130, "".join(said)
+    assert "interrupted: what was built stays" in said[-1], said[-1]
+    progress = [line for line in said if " · runs: " in line]
+    assert f"raw 0/{2 * SEED_DAYS}" in progress[0] and "models 0/3" in progress[0], progress[0]
+    # run again, it carries on: the daemon retries the run it cut short, automation the rest
     built = subprocess.run(
         [*demo, str(RESOURCES), "--timeout", str(DEADLINE_SECONDS)],
         cwd=REPO,
@@ -91,9 +116,9 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     elapsed = time.monotonic() - started
     print(built.stdout)
     runs = _runs(home, monkeypatch)
+    described = [f"{describe_run(r)} {r.run_id}" for r in runs]
     assert built.returncode == 0, (
-        f"after {elapsed:.0f} s: {built.stdout[-3000:]}\n{built.stderr[-3000:]}\n"
-        f"runs: {[describe_run(r) for r in runs]}"
+        f"after {elapsed:.0f} s: {built.stdout[-3000:]}\n{built.stderr[-3000:]}\nruns: {described}"
     )
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     days = [(yesterday - timedelta(days=n)).isoformat() for n in range(SEED_DAYS - 1, -1, -1)]
@@ -101,9 +126,8 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     lines = built.stdout.splitlines()
     header = f"building every layer for {days[0]} .. {days[-1]} ({SEED_DAYS} days), nobody clicking"
     assert header in lines
-    # progress as it went, from nothing to every layer and model
+    # progress as it went, up to every layer and model
     progress = [line for line in lines if " · runs: " in line]
-    assert f"raw 0/{2 * SEED_DAYS}" in progress[0] and "models 0/3" in progress[0], progress[0]
     final = f"serving {4 * SEED_DAYS}/{4 * SEED_DAYS} · monitoring {2 * SEED_DAYS}/"
     assert final in progress[-1] and "models 3/3" in progress[-1], progress[-1]
     # the summary lists every daily table with each seeded day
@@ -112,10 +136,16 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
         assert row[1] == str(SEED_DAYS), row
     # the demo's daemon is gone, and so are its heartbeats: nothing waits them out
     assert _heartbeat_age(home, monkeypatch) is None
+    # the runs cut short (serving's, one or two) failed as interrupted, and were retried
+    cut = [r for r in runs if r.status == dg.DagsterRunStatus.FAILURE]
+    assert cut, described
+    for run in cut:
+        assert run.tags["dagster/failure_reason"] == "UNEXPECTED_TERMINATION", run.tags
+        retry = next(r for r in runs if r.run_id == run.tags["dagster/auto_retry_run_id"])
+        assert retry.status == dg.DagsterRunStatus.SUCCESS, described
     # the catch-up batches days: a handful of runs, not one per day and layer (9 x 6 = 54)
-    described = [describe_run(r) for r in runs]
-    assert len(runs) <= 12, described
-    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), described
+    assert len(runs) <= 12 + len(cut), described
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs if r not in cut), described
     # partitions begin where the seed begins: no empty days were ingested before it
     raw = sorted(p.stem for p in (data / "lake" / "raw" / "cloudwatch_metrics").iterdir())
     assert raw == days
