@@ -385,10 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="the whole graph headless: seed if empty, run the daemon until every layer is "
         "built, summarise",
+        description="Seed if the landing zone is empty, run the Dagster daemon on the instance "
+        "in $DAGSTER_HOME until every layer and model is built for the landed days (progress "
+        "shown), stop it, and summarise what was built and where to look. `make demo` runs it.",
     )
     demo.add_argument("--days", type=_positive, default=14, help="days to seed if empty")
     demo.add_argument("--resources", type=_positive, default=200, help="resources to seed")
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--seed", type=int, default=7, help="simulator seed")
     demo.add_argument(
         "--timeout", type=_positive, default=1800, help="seconds to wait for the build"
     )
