@@ -81,8 +81,8 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     env["MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"] = "10"
     demo = [str(BIN / "mlplatform"), "demo", "--days", str(SEED_DAYS), "--resources"]
     started = time.monotonic()
-    # Ctrl-C while the first serving run is running (a run of 15 s or more, where the demo
-    # sees it within 2): the demo stops its daemon, and so that run
+    # Ctrl-C while the first serving run is running: the demo stops its daemon, and that run
+    # with it unless it ends first (a run cut short is retried: test_interrupted_run_retry)
     first = subprocess.Popen(
         [*demo, str(RESOURCES)],
         cwd=REPO,
@@ -136,9 +136,8 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
         assert row[1] == str(SEED_DAYS), row
     # the demo's daemon is gone, and so are its heartbeats: nothing waits them out
     assert _heartbeat_age(home, monkeypatch) is None
-    # the runs cut short (serving's, one or two) failed as interrupted, and were retried
+    # a run cut short failed as interrupted and was retried; every other run succeeded
     cut = [r for r in runs if r.status == dg.DagsterRunStatus.FAILURE]
-    assert cut, described
     for run in cut:
         assert run.tags["dagster/failure_reason"] == "UNEXPECTED_TERMINATION", run.tags
         retry = next(r for r in runs if r.run_id == run.tags["dagster/auto_retry_run_id"])
