@@ -94,6 +94,12 @@ def describe_run(run: dg.DagsterRun) -> str:
     return " ".join(p for p in parts if p)
 
 
+def will_be_retried(run: dg.DagsterRun) -> bool:
+    """A failed run the daemon runs again (`run_retries` in dagster.yaml): one cut short, not
+    one whose asset failed."""
+    return run.tags.get("dagster/will_retry") == "true"
+
+
 def failure_reason(instance: dg.DagsterInstance, run_id: str) -> str:
     """The first failed step's error, else the run's own failure message."""
     for event_type in (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE):
@@ -193,9 +199,10 @@ def watch(
     say: Callable[[str], None] = SAY,
 ) -> int:
     """Run the daemon until every layer of `days` is built and no run is in flight, then stop
-    it. 0 when built with no failed run; 1 when a run failed (each is reported as it happens),
-    the time is up or the daemon died. Progress goes to `say` as it changes. SIGTERM and
-    SIGHUP (a closed terminal) interrupt it as Ctrl-C does, so the daemon is stopped too."""
+    it. 0 when built with no failed run (a run cut short and retried is not one); 1 when a run
+    failed (each is reported as it happens), the time is up or the daemon died. Progress goes
+    to `say` as it changes. SIGTERM and SIGHUP (a closed terminal) interrupt it as Ctrl-C
+    does, so the daemon is stopped too."""
     for stop in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop, interrupt)
     data = data_dir()
@@ -203,7 +210,8 @@ def watch(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     since = datetime.now(UTC)
     started = idle_since = time.monotonic()
-    failed: set[str] = set()
+    reported: set[str] = set()
+    failed: set[str] = set()  # failed runs that are not retried
     last = ""
     settle = max(120.0, 4.0 * automation_interval_seconds())  # several automation ticks
     with dg.DagsterInstance.get() as instance, log_path.open("a") as log:
@@ -218,10 +226,15 @@ def watch(
                     say(f"[{(now - started) // 60:3.0f}:{(now - started) % 60:02.0f}] {line}")
                     last = line
                 for run in runs:
-                    if run.status == dg.DagsterRunStatus.FAILURE and run.run_id not in failed:
-                        failed.add(run.run_id)
-                        say(f"  run {run.run_id} failed: {describe_run(run)}")
-                        say(f"    {failure_reason(instance, run.run_id)}")
+                    if run.status != dg.DagsterRunStatus.FAILURE or run.run_id in reported:
+                        continue
+                    reported.add(run.run_id)
+                    if will_be_retried(run):
+                        say(f"  run {run.run_id} was cut short; the daemon runs it again")
+                        continue
+                    failed.add(run.run_id)
+                    say(f"  run {run.run_id} failed: {describe_run(run)}")
+                    say(f"    {failure_reason(instance, run.run_id)}")
                 in_flight = [r for r in runs if r.status not in FINISHED]
                 if in_flight:
                     idle_since = now

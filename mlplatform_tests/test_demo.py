@@ -6,7 +6,13 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from mlplatform.demo import describe_run, failure_reason, progress_line, verdict
+from mlplatform.demo import (
+    describe_run,
+    failure_reason,
+    progress_line,
+    verdict,
+    will_be_retried,
+)
 
 DAYS = ["2026-01-01", "2026-01-02"]
 
@@ -64,6 +70,9 @@ def test_a_failed_runs_reason_is_its_failed_steps_error():
         assert reason == "ValueError: landing/metrics/2026-01-01/a.csv line 3: no timestamp"
         run = instance.get_run_by_id(result.run_id)
         assert describe_run(run) == "FAILURE __ephemeral_asset_job__"
+        assert not will_be_retried(run)  # no run_retries here, and an asset failure at that
+        cut_short = run.with_tags({**run.tags, "dagster/will_retry": "true"})
+        assert will_be_retried(cut_short)
 
 
 def test_a_run_is_described_by_status_job_days_and_assets():
