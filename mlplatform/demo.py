@@ -8,6 +8,7 @@ orders the layers: it only watches the lake and the instance.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -72,14 +73,23 @@ def start_daemon(
     )
 
 
-def stop_daemon(daemon: subprocess.Popen) -> None:
-    if daemon.poll() is None:
+def stop_daemon(daemon: subprocess.Popen, grace_seconds: float = 60.0) -> None:
+    """SIGTERM to the daemon's whole group (its code server and their runs, which record
+    themselves as failed), then SIGKILL to whatever of the group outlives the grace: the daemon
+    can exit while a run worker is still shutting down, and nothing of it may be left behind."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(daemon.pid, signal.SIGTERM)
-    try:
-        daemon.wait(timeout=60)
-    except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline:
+        daemon.poll()  # reaps the daemon itself, so that a dead daemon is not counted
+        try:
+            os.killpg(daemon.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(daemon.pid, signal.SIGKILL)
-        daemon.wait()
+    daemon.wait()
 
 
 def describe_run(run: dg.DagsterRun) -> str:

@@ -30,8 +30,11 @@ def waits_for_flag() -> None:
         time.sleep(0.2)
 
 
+# steps in the run's own process, as the platform's local deployment runs them
 defs = dg.Definitions(
-    assets=[waits_for_flag], jobs=[dg.define_asset_job("wait_job", selection=[waits_for_flag])]
+    assets=[waits_for_flag],
+    jobs=[dg.define_asset_job("wait_job", selection=[waits_for_flag])],
+    executor=dg.in_process_executor,
 )
 """
 WORKSPACE = """
