@@ -136,10 +136,10 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
         assert row[1] == str(SEED_DAYS), row
     # the demo's daemon is gone, and so are its heartbeats: nothing waits them out
     assert _heartbeat_age(home, monkeypatch) is None
-    # a run cut short failed as interrupted and was retried; every other run succeeded
+    # a run cut short (running, or being launched) was retried; every other run succeeded
     cut = [r for r in runs if r.status == dg.DagsterRunStatus.FAILURE]
     for run in cut:
-        assert run.tags["dagster/failure_reason"] == "UNEXPECTED_TERMINATION", run.tags
+        assert run.tags["dagster/will_retry"] == "true", run.tags
         retry = next(r for r in runs if r.run_id == run.tags["dagster/auto_retry_run_id"])
         assert retry.status == dg.DagsterRunStatus.SUCCESS, described
     # the catch-up batches days: a handful of runs, not one per day and layer (9 x 6 = 54)
