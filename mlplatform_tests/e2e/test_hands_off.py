@@ -81,8 +81,8 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     env["MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"] = "10"
     demo = [str(BIN / "mlplatform"), "demo", "--days", str(SEED_DAYS), "--resources"]
     started = time.monotonic()
-    # Ctrl-C while the first serving run is running: the demo stops its daemon, and that run
-    # with it unless it ends first (a run cut short is retried: test_interrupted_run_retry)
+    # Ctrl-C as soon as the first run starts: the demo stops its daemon, and that run with it
+    # unless it ends first (a run cut short is retried: test_interrupted_run_retry)
     first = subprocess.Popen(
         [*demo, str(RESOURCES)],
         cwd=REPO,
@@ -91,12 +91,11 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    said, trained = [], False
+    said = []
     for line in first.stdout:
         said.append(line)
-        if "models 3/3" in line and "running" not in line and "starting" not in line:
-            trained = True  # the training run has ended: the next run to run is serving's
-        elif trained and "1 running" in line and f"serving 0/{4 * SEED_DAYS}" in line:
+        runs = line.partition(" · runs: ")[2]
+        if "starting" in runs or "running" in runs:
             first.send_signal(signal.SIGINT)
             break
     said.append(first.communicate(timeout=240)[0])
