@@ -5,13 +5,13 @@ certainly in flight when the daemon stops: no race with how long a run takes."""
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from mlplatform.demo import start_daemon, stop_daemon
+from mlplatform_tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -45,13 +45,6 @@ load_from:
 """
 
 
-def _wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} not within {seconds:.0f} s"
-        time.sleep(0.5)
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_run_cut_short_by_a_stopped_daemon_is_retried_by_the_next(
@@ -81,10 +74,10 @@ def test_a_run_cut_short_by_a_stopped_daemon_is_retried_by_the_next(
         try:
             launch = [str(BIN / "dagster"), "job", "launch", "-w", str(workspace), "-j", "wait_job"]
             subprocess.run(launch, cwd=tmp_path, env=env, check=True, capture_output=True)
-            _wait_for(started.exists, 240, "the run's step")
+            wait_for(started.exists, 240, "the run's step")
         finally:
             stop_daemon(daemon)
-        _wait_for(lambda: runs()[0].status == dg.DagsterRunStatus.FAILURE, 60, "the failure")
+        wait_for(lambda: runs()[0].status == dg.DagsterRunStatus.FAILURE, 60, "the failure")
         cut = runs()[0]
         assert cut.tags["dagster/failure_reason"] == "UNEXPECTED_TERMINATION", cut.tags
         assert cut.tags["dagster/will_retry"] == "true", cut.tags
@@ -92,7 +85,7 @@ def test_a_run_cut_short_by_a_stopped_daemon_is_retried_by_the_next(
         flag.touch()
         daemon = start_daemon(workspace, env, log, cwd=tmp_path)
         try:
-            _wait_for(
+            wait_for(
                 lambda: [r.status for r in runs()[1:]] == [dg.DagsterRunStatus.SUCCESS],
                 240,
                 "the retry",

@@ -18,10 +18,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from mlplatform.demo import describe_run, heartbeat_age
+from mlplatform.demo import describe_run, heartbeat_age, stop_daemon
 from mlplatform.lib.models.promotion import naive_fallback
 from mlplatform.lib.models.registry import CHAMPION, Registry
 from mlplatform.lib.monitoring.coverage import DAILY_TABLES
+from mlplatform_tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -59,13 +60,6 @@ def _ui_answers(port: int) -> bool:
             return r.status == 200
     except OSError:
         return False
-
-
-def _wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} not within {seconds:.0f} s"
-        time.sleep(1)
 
 
 @pytest.mark.slow
@@ -185,19 +179,13 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
         start_new_session=True,  # stopped as a group: webserver, daemon, code server
     )
     try:
-        _wait_for(
-            lambda: _heartbeat_age(home, monkeypatch) is not None, 240, "dagster dev's daemon"
-        )
+        wait_for(lambda: _heartbeat_age(home, monkeypatch) is not None, 240, "dagster dev's daemon")
         refused = subprocess.run(
             [*demo, str(RESOURCES)], cwd=REPO, env=env, capture_output=True, text=True
         )
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "a Dagster daemon is already running on this instance" in refused.stderr
-        _wait_for(lambda: _ui_answers(port), 240, "the UI")
+        wait_for(lambda: _ui_answers(port), 240, "the UI")
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_daemon(process)  # the whole group: webserver, daemon, code server
         log.close()
