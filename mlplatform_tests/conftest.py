@@ -16,6 +16,7 @@ from mlplatform.lib.ingest.simulator import (
 NAB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
 NAB_VALIDATION_DIR = NAB_DIR.with_name("nab-validation")
 ARRIVED = datetime(2026, 1, 4, 12, tzinfo=UTC)
+pytest_plugins = ["mlplatform_tests.receivers"]  # the alert channels' local receivers
 
 
 def _beside_the_repo(folder: Path) -> Path:

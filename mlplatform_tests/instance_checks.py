@@ -1,6 +1,10 @@
 """What every instance file of the project promises about runs that end early."""
 
+from pathlib import Path
+
 import dagster as dg
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dg.asset
@@ -19,3 +23,12 @@ def assert_only_interrupted_runs_are_retried(instance: dg.DagsterInstance) -> No
     run = instance.get_run_by_id(result.run_id)
     assert run.tags["dagster/failure_reason"] == "STEP_FAILURE"
     assert run.tags["dagster/will_retry"] == "false"
+
+
+def repo_instance_home(home: Path) -> Path:
+    """`home` as DAGSTER_HOME holding the repository's own dagster.yaml (the embedded
+    default users get: SQLite, its event log sharded by run), its folders moved under `home`."""
+    home.mkdir(parents=True, exist_ok=True)
+    text = (REPO / "dagster.yaml").read_text().replace(".dagster", str(home / ".dagster"))
+    (home / "dagster.yaml").write_text(text)
+    return home

@@ -1,16 +1,18 @@
 """Telling people: anomaly alerts, failing checks and failed runs to the configured channels.
 
-One sensor reads the instance's event log from its cursor (new materializations of
-serving/anomaly_alerts, failing check evaluations, run failures), turns them into notices and
-hands them to the delivery ledger, which sends each one once per channel. The cursor lives in
-the instance and the ledger under reports/_state/, so neither a daemon restart nor a re-run
-of a day repeats a message.
+One sensor reads, from its cursor, the new materializations of serving/anomaly_alerts and
+the runs that finished (their failing check evaluations, and the failure of a run that will
+not be retried), turns them into notices and hands them to the delivery ledger, which sends
+each one once per channel. The cursor lives in the instance and the ledger under
+reports/_state/, so neither a daemon restart nor a re-run of a day repeats a message. Every
+read goes through an API each of the project's instances supports (the default's SQLite event
+log is sharded by run and refuses a global event cursor).
 """
 
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -35,6 +37,15 @@ from mlplatform.resources.monitoring import Reports
 LEDGER = "alert_deliveries"
 BATCH = 200  # events read per kind and tick
 CHECK_SEVERITIES = {"error": {"ERROR"}, "warn": {"ERROR", "WARN"}, "off": set()}
+FINISHED = [
+    dg.DagsterRunStatus.SUCCESS,
+    dg.DagsterRunStatus.FAILURE,
+    dg.DagsterRunStatus.CANCELED,
+]
+WILL_RETRY_TAG = "dagster/will_retry"
+# the instance tags a failed run will_retry just after it records the failure; a run failed
+# this recently without the tag is read again on the next tick, not announced as final
+RETRY_VERDICT_SECONDS = 60
 
 
 def _secret(name: str | None) -> str | None:
@@ -100,22 +111,15 @@ def _alert_notices(
     return notices, result.cursor if result.records else cursor
 
 
-def _check_notices(
-    context: dg.SensorEvaluationContext, config: AlertDelivery, after: int | None
-) -> tuple[list[Notice], int | None]:
+def _failed_check_notices(
+    context: dg.SensorEvaluationContext, config: AlertDelivery, run_id: str
+) -> list[Notice]:
     wanted = CHECK_SEVERITIES[config.checks]
-    records = context.instance.get_event_records(
-        dg.EventRecordsFilter(
-            event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-            after_cursor=after,
-            after_timestamp=None if after else _news_since(config),
-        ),
-        limit=BATCH,
-        ascending=True,
-    )
     notices = []
-    for record in records:
-        evaluation = record.event_log_entry.asset_check_evaluation
+    for entry in context.instance.all_logs(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ):
+        evaluation = entry.asset_check_evaluation
         if evaluation is None or evaluation.passed or evaluation.severity.value not in wanted:
             continue
         notices.append(
@@ -126,32 +130,59 @@ def _check_notices(
                 evaluation.severity.value,
                 evaluation.description,
                 config.ui_url,
-                record.storage_id,
+                run_id,
             )
         )
-    return notices, records[-1].storage_id if records else after
+    return notices
+
+
+def _failure_reason(context: dg.SensorEvaluationContext, run_id: str) -> str:
+    failures = context.instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    message = failures[-1].message if failures else None
+    return (message or "no reason recorded")[:300]
 
 
 def _run_notices(
-    context: dg.SensorEvaluationContext, config: AlertDelivery, cursor: str | None
-) -> tuple[list[Notice], str | None]:
-    records_filter = dg.RunStatusChangeRecordsFilter(
-        dg.DagsterEventType.RUN_FAILURE,
-        after_timestamp=None if cursor else _news_since(config),
+    context: dg.SensorEvaluationContext, config: AlertDelivery, cursor: dict | None
+) -> tuple[list[Notice], dict]:
+    """Failing checks and failed runs, read run by run from the runs that finished since the
+    cursor: an asset check's evaluation lives in its run's event log, which the instance's
+    run-sharded SQLite storage keeps per run, so this reads it the same way on every instance.
+    A failed run the instance will retry is not news; the retry's own failure is."""
+    if cursor:
+        after = datetime.fromisoformat(cursor["after"])
+        seen = set(cursor.get("seen", []))
+    else:  # a first tick; an older sensor's cursor starts here too, so nothing is repeated
+        after = datetime.fromtimestamp(_news_since(config) if cursor is None else time.time(), UTC)
+        seen = set()
+    records = context.instance.get_run_records(
+        filters=dg.RunsFilter(statuses=FINISHED, updated_after=after - timedelta(microseconds=1)),
+        order_by="update_timestamp",
+        ascending=True,
+        limit=BATCH,
     )
-    result = context.instance.fetch_run_status_changes(
-        records_filter, limit=BATCH, cursor=cursor, ascending=True
-    )
-    notices = [
-        run_notice(
-            r.run_id,
-            r.event_log_entry.job_name or "a job",
-            (r.event_log_entry.message or "no reason recorded")[:300],
-            config.ui_url,
-        )
-        for r in result.records
-    ]
-    return notices, result.cursor if result.records else cursor
+    notices: list[Notice] = []
+    now = datetime.now(UTC)
+    for record in records:
+        run, updated = record.dagster_run, _utc(record.update_timestamp)
+        if run.run_id in seen and updated <= after:
+            continue
+        failed = run.status == dg.DagsterRunStatus.FAILURE
+        verdict = run.tags.get(WILL_RETRY_TAG)
+        if failed and verdict is None and (now - updated).total_seconds() < RETRY_VERDICT_SECONDS:
+            break  # the retry verdict is still being written: this run and later ones wait
+        if config.checks != "off":
+            notices += _failed_check_notices(context, config, run.run_id)
+        if failed and config.run_failures and verdict != "true":
+            reason = _failure_reason(context, run.run_id)
+            notices.append(run_notice(run.run_id, run.job_name, reason, config.ui_url))
+        seen = {run.run_id} | (seen if updated == after else set())
+        after = updated
+    return notices, {"after": after.isoformat(), "seen": sorted(seen)}
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def build_alert_delivery_sensor(
@@ -176,11 +207,12 @@ def build_alert_delivery_sensor(
         notices, cursor["alerts"] = _alert_notices(
             context, config, lake_reader, cursor.get("alerts")
         )
-        if config.checks != "off":
-            found, cursor["checks"] = _check_notices(context, config, cursor.get("checks"))
-            notices += found
-        if config.run_failures:
-            found, cursor["runs"] = _run_notices(context, config, cursor.get("runs"))
+        if config.checks != "off" or config.run_failures:
+            runs = cursor.get("runs")
+            if not isinstance(runs, dict):  # none yet, or an older sensor's (a string)
+                runs = None if runs is None and "checks" not in cursor else {}
+            cursor.pop("checks", None)
+            found, cursor["runs"] = _run_notices(context, config, runs)
             notices += found
         ledger = Ledger.from_dict(reports.state(LEDGER))
         report = deliver(
@@ -191,12 +223,17 @@ def build_alert_delivery_sensor(
             time.time(),
             lambda current: reports.save_state(LEDGER, current.as_dict()),
         )
-        for failure in report.failures:
-            context.log.error(f"alert delivery failed, will retry: {failure}")
+        for failure in report.went_down:
+            context.log.error(f"alert delivery failed, notices kept pending: {failure}")
+        for label in report.came_back:
+            context.log.info(f"alert delivery to {label} works again")
         if report.dropped:
             context.log.error(f"{report.dropped} notice(s) undelivered for a day, dropped")
         context.update_cursor(json.dumps(cursor))
         sent = ", ".join(f"{n} to {c}" for c, n in report.sent.items()) or "nothing new"
-        return dg.SkipReason(f"{len(notices)} new notice(s); sent {sent}; {report.pending} pending")
+        down = "".join(f"; {f}" for f in report.failures)
+        return dg.SkipReason(
+            f"{len(notices)} new notice(s); sent {sent}; {report.pending} pending{down}"
+        )
 
     return alert_delivery_sensor

@@ -1,6 +1,8 @@
 """Notices, grouping, the once-per-channel ledger, and the three channels against local
 receivers."""
 
+import socket
+import traceback
 from datetime import UTC, datetime
 
 import polars as pl
@@ -10,7 +12,7 @@ from mlplatform.lib.delivery.channels import DeliveryError, send_email, send_sla
 from mlplatform.lib.delivery.ledger import PENDING_SECONDS, Ledger, deliver
 from mlplatform.lib.delivery.notices import Notice, anomaly_notices, group
 from mlplatform.lib.operations_config import EmailChannel
-from mlplatform_tests.delivery.conftest import HttpReceiver, SmtpReceiver
+from mlplatform_tests.receivers import HttpReceiver, SmtpReceiver
 
 UI = "http://dagster.example:3000"
 
@@ -122,8 +124,43 @@ def test_slack_and_webhook_messages_reach_an_http_receiver(http_receiver: HttpRe
     assert event["payload"]["custom_details"]["notices"] == ["summary of a", "summary of b"]
     assert event["links"] == [{"href": f"{UI}/assets/x", "text": "Open in Dagster"}]
     http_receiver.fail_next = 1
-    with pytest.raises(DeliveryError, match="answered 503"):
+    with pytest.raises(DeliveryError, match="answered HTTP 503"):
         send_slack(f"{http_receiver.url}/slack", message)
+
+
+def test_a_failed_send_names_the_host_and_never_the_url_or_its_cause():
+    """A webhook URL's path is its credential; requests quotes it in its errors."""
+    [message] = group([_notice("a")], max_listed=20)
+    secret = "/services/T01/B02/s3cr3t"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}{secret}"
+    for send in (send_slack, lambda url, m: send_webhook(url, m, "R0UT1NG")):
+        with pytest.raises(DeliveryError) as caught:
+            send(dead, message)
+        error = caught.value
+        assert "127.0.0.1:" in str(error) and "ConnectionError" in str(error)
+        assert error.__cause__ is None and error.__suppress_context__
+        assert secret not in "".join(traceback.format_exception(error))
+
+
+def test_a_channel_that_is_down_is_reported_when_it_goes_down_and_when_it_is_back():
+    state = {"down": True}
+
+    def flaky(message):
+        if state["down"]:
+            raise DeliveryError("alert webhook at 127.0.0.1:9: ConnectionError")
+
+    ledger = Ledger()
+    first = deliver([_notice("a")], ledger, {"pager": flaky}, 20, 0.0, lambda x: None)
+    second = deliver([_notice("b")], ledger, {"pager": flaky}, 20, 30.0, lambda x: None)
+    assert first.went_down == ["pager: alert webhook at 127.0.0.1:9: ConnectionError"]
+    assert second.went_down == [] and len(second.failures) == 1 and second.pending == 2
+    state["down"] = False
+    third = deliver(
+        [], Ledger.from_dict(ledger.as_dict()), {"pager": flaky}, 20, 60.0, lambda x: None
+    )
+    assert third.came_back == ["pager"] and third.sent == {"pager": 2} and third.pending == 0
 
 
 def test_email_reaches_an_smtp_server(smtp_receiver: SmtpReceiver):

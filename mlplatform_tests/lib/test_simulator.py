@@ -120,8 +120,17 @@ def test_invalid_config_is_refused():
 
 
 def test_labels_files(landing_root: Path):
-    labels = json.loads((landing_root / "labels" / "2026-01-03.json").read_text())
-    assert labels["day"] == "2026-01-03" and labels["drifted"] is False
-    assert labels["config"]["seed"] == 5
-    for a in labels["anomalies"]:
-        assert {"resource_id", "kind", "start", "end", "magnitude"} <= a.keys()
+    """Each day's labels file holds exactly the anomalies the simulator applied that day."""
+    config = SimulationConfig(resources=12, seed=5)  # landing_root's
+    labelled = 0
+    for day in simulate(config, date(2026, 1, 1), 9):
+        labels = json.loads((landing_root / "labels" / f"{day.day}.json").read_text())
+        assert labels["day"] == day.day.isoformat() and labels["drifted"] is False
+        assert labels["config"]["seed"] == 5
+        expected = [
+            (a.resource_id, a.kind, a.start.isoformat(), a.end.isoformat()) for a in day.anomalies
+        ]
+        got = [(a["resource_id"], a["kind"], a["start"], a["end"]) for a in labels["anomalies"]]
+        assert got == expected
+        labelled += len(got)
+    assert labelled, "no day of the fixture has an anomaly: the comparison above proved nothing"

@@ -10,7 +10,9 @@ import pytest
 
 from mlplatform.definitions import ASSETS
 from mlplatform.resources.build import local_resources
+from mlplatform_tests.delivery.scenario import channel_variables, deliver_tick_by_tick
 from mlplatform_tests.instance_checks import assert_only_interrupted_runs_are_retried
+from mlplatform_tests.receivers import HttpReceiver, SmtpReceiver
 from mlplatform_tests.scaleout.conftest import psycopg2_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,3 +90,17 @@ def test_the_scaleout_instance_retries_interrupted_runs_only(
 ):
     with _instance(tmp_path, pg_database, monkeypatch) as instance:
         assert_only_interrupted_runs_are_retried(instance)
+
+
+def test_alert_delivery_reads_the_postgres_instance(
+    tmp_path: Path,
+    pg_database: str,
+    monkeypatch,
+    http_receiver: HttpReceiver,
+    smtp_receiver: SmtpReceiver,
+):
+    """The scenario the embedded default's SQLite passes, on the scale-out (and ECS) storage."""
+    for name, value in channel_variables(http_receiver).items():
+        monkeypatch.setenv(name, value)
+    with _instance(tmp_path, pg_database, monkeypatch) as instance:
+        deliver_tick_by_tick(instance, tmp_path / "data", http_receiver, smtp_receiver)

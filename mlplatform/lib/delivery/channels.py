@@ -1,11 +1,17 @@
 """Sending one grouped message: a Slack-compatible webhook, email over SMTP, or a generic
-JSON webhook in PagerDuty's Events API v2 shape. Each raises `DeliveryError` on failure."""
+JSON webhook in PagerDuty's Events API v2 shape. Each raises `DeliveryError` on failure.
+
+A webhook's URL is its credential (Slack's path holds the token), and the errors of requests
+and smtplib quote URLs and server replies: a `DeliveryError` names the channel's kind, host and
+the kind of failure only, and is raised `from None` so no traceback carries the original.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import smtplib
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 import requests
 
@@ -59,14 +65,32 @@ def send_email(
             if username and password:
                 smtp.login(username, password)
             smtp.send_message(email)
+    except smtplib.SMTPResponseException as exc:
+        reason = f"answered {exc.smtp_code}"
     except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(f"email via {channel.host}:{channel.port}: {exc}") from exc
+        reason = type(exc).__name__
+    else:
+        return
+    raise DeliveryError(f"email via {channel.host}:{channel.port}: {reason}") from None
+
+
+def endpoint(url: str) -> str:
+    """The host and port of a URL, the only part of it an error may show."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "an unparsable URL"
+    return f"{parts.hostname or 'no host'}{port}"
 
 
 def _post(url: str, body: dict, what: str) -> None:
     try:
         response = requests.post(url, json=body, timeout=TIMEOUT_SECONDS)
     except requests.RequestException as exc:
-        raise DeliveryError(f"{what}: {exc}") from exc
-    if response.status_code >= 300:
-        raise DeliveryError(f"{what} answered {response.status_code}: {response.text[:200]}")
+        reason = type(exc).__name__
+    else:
+        if response.status_code < 300:
+            return
+        reason = f"answered HTTP {response.status_code}"
+    raise DeliveryError(f"{what} at {endpoint(url)}: {reason}") from None

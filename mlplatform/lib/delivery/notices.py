@@ -84,13 +84,13 @@ def check_notice(
     severity: str,
     description: str | None,
     ui_url: str,
-    storage_id: int,
+    run_id: str,
 ) -> Notice:
-    """A failing check; each evaluation is its own notice (a check that fails again on a later
-    run is sent again: it is still failing)."""
+    """A failing check; each run's evaluation is its own notice (a check that fails again on a
+    later run is sent again: it is still failing)."""
     where = f"{asset_path} [{partition}]" if partition else asset_path
     return Notice(
-        key=f"check:{storage_id}",
+        key=f"check:{run_id}:{asset_path}:{check_name}:{partition or ''}",
         kind="check",
         severity="error" if severity == "ERROR" else "warning",
         summary=f"{where} check {check_name} failed" + (f": {description}" if description else ""),
