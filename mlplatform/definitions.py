@@ -17,6 +17,7 @@ from mlplatform.defs.monitoring.assets import feature_drift, model_performance
 from mlplatform.defs.raw.assets import cloudwatch_metrics, cost_usage
 from mlplatform.defs.serving.assets import (
     anomaly_alerts,
+    anomaly_incidents,
     cost_forecasts,
     cost_recommendations,
     demand_forecasts,
@@ -42,6 +43,7 @@ ASSETS = [
     demand_forecasts,
     cost_forecasts,
     anomaly_alerts,
+    anomaly_incidents,
     cost_recommendations,
     feature_drift,
     model_performance,

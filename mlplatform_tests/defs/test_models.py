@@ -168,6 +168,18 @@ def test_serving_partition_names_the_model_version(trained: Path):
     assert {"resource_id", "metric", "ts", "value", "anomaly_score", "signal"} <= set(
         alerts.columns
     )
+    incidents = pl.read_parquet(
+        trained / "lake" / "serving" / "anomaly_incidents" / f"{day}.parquet"
+    )
+    assert incidents.height > 0, "the day's anomalies must reach an incident"
+    alerted = set(alerts.select(pl.concat_str("resource_id", pl.lit("/"), "metric"))[:, 0])
+    in_incidents = {s for series in incidents["series"] for s in series}
+    assert in_incidents <= alerted  # an incident is made of the day's alerts, nothing else
+    assert incidents["incident_id"].is_unique().all()
+    assert (incidents["n_series"] == incidents["series"].list.len()).all()
+    [grouped] = result.asset_materializations_for_node("serving__anomaly_incidents")
+    assert grouped.metadata["incidents"].value == incidents.height
+    assert grouped.metadata["alerts"].value == alerts.height
     recs = pl.read_parquet(trained / "lake" / "serving" / "cost_recommendations" / f"{day}.parquet")
     assert recs.height > 0, "the simulated estate has idle resources: some must be right-sized"
     assert {"resource_id", "monthly_saving", "model_version"} <= set(recs.columns)

@@ -61,6 +61,7 @@ def test_definitions_load_and_groups_follow_layers():
         "serving/demand_forecasts": "serving",
         "serving/cost_forecasts": "serving",
         "serving/anomaly_alerts": "serving",
+        "serving/anomaly_incidents": "serving",
         "serving/cost_recommendations": "serving",
         "monitoring/feature_drift": "monitoring",
         "monitoring/model_performance": "monitoring",

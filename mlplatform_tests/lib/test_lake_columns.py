@@ -14,6 +14,7 @@ from mlplatform.lib.ingest.landing import raw_schema
 from mlplatform.lib.lake.columns import BY_TABLE, SHARED, describe_column
 from mlplatform.lib.lake.sql import query_lake
 from mlplatform.lib.models.detector_tables import ALERT_COLUMNS
+from mlplatform.lib.serving.incidents import INCIDENT_COLUMNS
 
 DECLARED = {
     "clean.metrics_hourly": list(HOURLY_COLUMNS),
@@ -27,6 +28,7 @@ DECLARED = {
     .collect_schema()
     .names(),
     "serving.anomaly_alerts": list(ALERT_COLUMNS),
+    "serving.anomaly_incidents": list(INCIDENT_COLUMNS),
     "raw.cloudwatch_metrics": list(
         raw_schema(["timestamp", "resource_id", "metric_name", "value", "unit"])
     ),

@@ -14,6 +14,7 @@ from mlplatform.defs.common import (
 )
 from mlplatform.defs.keys import (
     ANOMALY_ALERTS,
+    ANOMALY_INCIDENTS,
     ANOMALY_MODEL,
     COST_DAILY,
     COST_FEATURES,
@@ -38,6 +39,7 @@ from mlplatform.lib.models.forecasting import (
 )
 from mlplatform.lib.models.registry import CHAMPION
 from mlplatform.lib.serving.forecasts import served_forecasts
+from mlplatform.lib.serving.incidents import SEVERITIES, incidents, resource_groups
 from mlplatform.lib.serving.recommendations import rightsizing
 from mlplatform.resources.models import LakeReader, ModelRegistry
 
@@ -152,6 +154,38 @@ def anomaly_alerts(
         }
         for d, frame in alerts.items()
     }
+    return dg.Output(out, metadata=by_day(figures))
+
+
+@dg.asset(
+    key=ANOMALY_INCIDENTS,
+    ins={"alerts": dg.AssetIn(ANOMALY_ALERTS), "hourly": dg.AssetIn(METRICS_HOURLY)},
+    deps=[OTHER_METRICS_HOURLY],
+    description=(
+        "The day's alerts that belong together, as one incident each: the metrics of one "
+        "resource that move within the same hours, the resources of one service and region "
+        "that move together, or the whole fleet at once (the calendar, a warning). Each has a "
+        "severity, its series, the series that moved first and a link; a lone weak alert is "
+        "no incident. Alert delivery sends these."
+    ),
+    kinds={"polars", "parquet"},
+    **_SERVING,
+)
+def anomaly_incidents(
+    context: dg.AssetExecutionContext, alerts: Days, hourly: Days, lake_reader: LakeReader
+) -> dg.Output[Days]:
+    other_days = set(lake_reader.partitions(*OTHER_METRICS_HOURLY.path))
+    out, figures = {}, {}
+    for day, day_alerts in alerts.items():
+        other = lake_reader.read(*OTHER_METRICS_HOURLY.path, [day]) if day in other_days else None
+        groups = resource_groups(hourly[day], other)
+        out[day] = incidents(day_alerts, groups)
+        figures[day] = {
+            "incidents": out[day].height,
+            **{f"incidents_{s}": int((out[day]["severity"] == s).sum()) for s in SEVERITIES},
+            "alerts": day_alerts.height,
+        }
+    context.log.info(f"{sum(f.height for f in out.values())} incident(s) over {len(out)} day(s)")
     return dg.Output(out, metadata=by_day(figures))
 
 

@@ -125,6 +125,26 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "signal": "What fired: surprise (the one-step model's errors), novelty (a shape unlike "
         "any recent one) or beyond_range (outside every recent value).",
     },
+    "serving.anomaly_incidents": {
+        "incident_id": "Stable id of the incident: its scope, where and first hour, hashed.",
+        "scope": "resource (one resource's metrics), service (resources of one service and "
+        "region moving together) or fleet (most of the fleet in one hour: the calendar).",
+        "service": "The service of the incident's resources (fleet: every service involved).",
+        "region": "The region of the incident's resources (fleet: every region involved).",
+        "severity": "critical, error or warning (docs/operations.md says how it is set).",
+        "severity_score": "0-1: half how far beyond normal, a quarter how many series, a "
+        "quarter how long; incidents are ranked by it.",
+        "start": "The first alerting hour (UTC).",
+        "end": "The last alerting hour (UTC).",
+        "duration_hours": "Hours from the first alerting hour to the last, both counted.",
+        "first_mover": "resource/metric that alerted first (ties: the higher score): where "
+        "to look first, a hint and not a proven cause.",
+        "peak_score": "The highest anomaly_score among its alerts.",
+        "n_resources": "How many resources alerted in it.",
+        "n_series": "How many resource/metric series alerted in it.",
+        "resources": "The resources that alerted in it.",
+        "series": "Every resource/metric that alerted in it.",
+    },
     "serving.cost_recommendations": {
         "peak_cpu_p95": "Highest 24-hour p95 CPU utilization of the day, percent.",
         "observed_peak_requests": "Highest hourly request_count of the day.",

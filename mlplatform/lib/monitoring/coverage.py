@@ -21,6 +21,7 @@ DAILY_TABLES = (
     "serving/demand_forecasts",
     "serving/cost_forecasts",
     "serving/anomaly_alerts",
+    "serving/anomaly_incidents",
     "serving/cost_recommendations",
     "monitoring/model_performance",
     "monitoring/feature_drift",
