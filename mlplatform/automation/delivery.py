@@ -1,6 +1,6 @@
-"""Telling people: anomaly alerts, failing checks and failed runs to the configured channels.
+"""Telling people: anomaly incidents, failing checks and failed runs to the configured channels.
 
-One sensor reads, from its cursor, the new materializations of serving/anomaly_alerts and
+One sensor reads, from its cursor, the new materializations of serving/anomaly_incidents and
 the runs that finished (their failing check evaluations, and the failure of a run that will
 not be retried), turns them into notices and hands them to the delivery ledger, which sends
 each one once per channel. The cursor lives in the instance and the ledger under
@@ -15,8 +15,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import polars as pl
 
-from mlplatform.defs.keys import ANOMALY_ALERTS
+from mlplatform.defs.keys import ANOMALY_INCIDENTS
 from mlplatform.lib.delivery.channels import (
     DeliveryError,
     send_email,
@@ -24,7 +25,7 @@ from mlplatform.lib.delivery.channels import (
     send_webhook,
 )
 from mlplatform.lib.delivery.ledger import Ledger, Sender, deliver
-from mlplatform.lib.delivery.notices import Notice, anomaly_notices, check_notice, run_notice
+from mlplatform.lib.delivery.notices import Notice, check_notice, incident_notices, run_notice
 from mlplatform.lib.operations_config import (
     AlertDelivery,
     EmailChannel,
@@ -75,39 +76,50 @@ def senders(config: AlertDelivery) -> dict[str, Sender]:
 
 
 def _news_since(config: AlertDelivery) -> float:
-    """The oldest news: alerts on earlier hours are history, and a sensor with no cursor yet
-    starts reading the event log here (alerts enabled on a deployment with a history send
+    """The oldest news: incidents on earlier hours are history, and a sensor with no cursor
+    yet starts reading the event log here (alerts enabled on a deployment with a history send
     what is recent, not everything that ever failed)."""
     return time.time() - config.max_alert_age_hours * 3600
 
 
-def _alert_notices(
+def _incident_notices(
     context: dg.SensorEvaluationContext,
     config: AlertDelivery,
     lake_reader: LakeReader,
+    ledger: Ledger,
     cursor: str | None,
 ) -> tuple[list[Notice], str | None]:
     since = _news_since(config)
     records_filter = (
-        ANOMALY_ALERTS
+        ANOMALY_INCIDENTS
         if cursor
-        else dg.AssetRecordsFilter(asset_key=ANOMALY_ALERTS, after_timestamp=since)
+        else dg.AssetRecordsFilter(asset_key=ANOMALY_INCIDENTS, after_timestamp=since)
     )
     result = context.instance.fetch_materializations(
         records_filter, limit=BATCH, cursor=cursor, ascending=True
     )
     not_before = datetime.fromtimestamp(since, UTC)
-    notices = []
-    for record in result.records:
-        partition = record.partition_key
-        if partition is None:
-            continue
+    notices: list[Notice] = []
+    for partition in dict.fromkeys(r.partition_key for r in result.records if r.partition_key):
         try:
-            alerts = lake_reader.read("serving", "anomaly_alerts", [partition])
+            incidents = lake_reader.read(*ANOMALY_INCIDENTS.path, [partition])
         except FileNotFoundError:
-            context.log.warning(f"anomaly_alerts {partition} is materialized but has no file")
+            context.log.warning(f"anomaly_incidents {partition} is materialized but has no file")
             continue
-        notices += anomaly_notices(alerts, partition, config.ui_url, config.min_score, not_before)
+        budget = config.max_incidents_per_day
+        if budget is not None:  # what earlier ticks sent of the day counts against it
+            sent = {f"incident:{i}" for i in incidents["incident_id"]} & ledger.keys()
+            incidents = incidents.filter(~pl.col("incident_id").is_in([k[9:] for k in sent]))
+            budget = max(0, budget - len(sent))
+        notices += incident_notices(
+            incidents,
+            partition,
+            config.ui_url,
+            config.min_score,
+            config.min_severity,
+            not_before,
+            budget,
+        )
     return notices, result.cursor if result.records else cursor
 
 
@@ -195,7 +207,7 @@ def build_alert_delivery_sensor(
         minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
-            "Sends new anomaly alerts, failing checks and failed runs to "
+            "Sends new anomaly incidents, failing checks and failed runs to "
             + ", ".join(channels)
             + ", each once per channel, grouped per kind, with a link to the UI."
         ),
@@ -204,8 +216,10 @@ def build_alert_delivery_sensor(
         context: dg.SensorEvaluationContext, lake_reader: LakeReader, reports: Reports
     ) -> dg.SkipReason:
         cursor = json.loads(context.cursor) if context.cursor else {}
-        notices, cursor["alerts"] = _alert_notices(
-            context, config, lake_reader, cursor.get("alerts")
+        ledger = Ledger.from_dict(reports.state(LEDGER))
+        cursor.pop("alerts", None)  # an older sensor's, over per-series alerts
+        notices, cursor["incidents"] = _incident_notices(
+            context, config, lake_reader, ledger, cursor.get("incidents")
         )
         if config.checks != "off" or config.run_failures:
             runs = cursor.get("runs")
@@ -214,7 +228,6 @@ def build_alert_delivery_sensor(
             cursor.pop("checks", None)
             found, cursor["runs"] = _run_notices(context, config, runs)
             notices += found
-        ledger = Ledger.from_dict(reports.state(LEDGER))
         report = deliver(
             notices,
             ledger,

@@ -105,11 +105,17 @@ class AlertDelivery(_Strict):
     ui_url: str = "http://127.0.0.1:3000"
     # one message per channel and kind lists at most this many; the rest are counted
     max_listed: int = Field(20, ge=1)
-    # anomaly alerts below this score are kept in serving but not sent
+    # incidents whose peak alert scores below this are kept in serving but not sent
     min_score: float = Field(0.0, ge=0.0, le=1.0)
-    # an alert on an hour older than this is history, not news: kept in serving, not sent (a
-    # catch-up of 90 days sends the last two days' alerts, not three months of them); the
-    # sensor's first pass also reads only this far back in the event log
+    # incidents below this severity are kept in serving but not sent; warning is the whole
+    # fleet moving in one hour (the calendar)
+    min_severity: Literal["warning", "error", "critical"] = "error"
+    # the fleet's alert budget: at most this many incidents sent per day, the most severe
+    # first; unset sends every incident that passes min_score and min_severity
+    max_incidents_per_day: int | None = Field(None, ge=1)
+    # an incident whose last hour is older than this is history, not news: kept in serving,
+    # not sent (a catch-up of 90 days sends the last two days' incidents, not three months of
+    # them); the sensor's first pass also reads only this far back in the event log
     max_alert_age_hours: int = Field(48, ge=1)
     # failing asset checks to send: those of ERROR severity, WARN and ERROR, or none
     checks: Literal["error", "warn", "off"] = "error"

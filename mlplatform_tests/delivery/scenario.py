@@ -10,8 +10,9 @@ import dagster as dg
 import polars as pl
 
 from mlplatform.automation.delivery import build_alert_delivery_sensor
-from mlplatform.defs.keys import ANOMALY_ALERTS, FEATURE_DRIFT
+from mlplatform.defs.keys import ANOMALY_INCIDENTS, FEATURE_DRIFT
 from mlplatform.lib.operations_config import OperationsConfig
+from mlplatform.lib.serving.incidents import incidents
 from mlplatform.resources.build import local_resources
 from mlplatform_tests.receivers import HttpReceiver, SmtpReceiver
 
@@ -49,26 +50,33 @@ def channel_variables(http: HttpReceiver) -> dict[str, str]:
     }
 
 
-def land_alerts(data: Path, day: str, hours: list[int]) -> None:
-    folder = data / "lake" / "serving" / "anomaly_alerts"
-    folder.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(
+def land_incidents(data: Path, day: str, hours: list[int]) -> list[str]:
+    """serving/anomaly_incidents of `day` from one clear memory alert per hour, each on its
+    own resource (so each its own incident); returns their notice keys."""
+    resources = [f"i-{h:02d}" for h in hours]
+    alerts = pl.DataFrame(
         {
-            "resource_id": [f"i-{h:02d}" for h in hours],
+            "resource_id": resources,
             "metric": "memory_utilization",
             "ts": [datetime.fromisoformat(f"{day}T{h:02d}:00:00+00:00") for h in hours],
             "value": 99.0,
             "anomaly_score": 0.999,
             "signal": "residual",
-            "model_version": "anomaly_detector/1",
         }
-    ).write_parquet(folder / f"{day}.parquet")
+    )
+    groups = pl.DataFrame({"resource_id": resources, "service": "EC2", "region": "us-east-1"})
+    table = incidents(alerts, groups)
+    folder = data / "lake" / "serving" / "anomaly_incidents"
+    folder.mkdir(parents=True, exist_ok=True)
+    table.write_parquet(folder / f"{day}.parquet")
+    return [f"incident:{i}" for i in table["incident_id"]]
 
 
-def materialized(instance: dg.DagsterInstance, data: Path, day: str, hours: list[int]) -> None:
-    """serving/anomaly_alerts of `day` as a run leaves it: its file, then its event."""
-    land_alerts(data, day, hours)
-    instance.report_runless_asset_event(dg.AssetMaterialization(ANOMALY_ALERTS, partition=day))
+def materialized(instance: dg.DagsterInstance, data: Path, day: str, hours: list[int]) -> list[str]:
+    """serving/anomaly_incidents of `day` as a run leaves it: its file, then its event."""
+    keys = land_incidents(data, day, hours)
+    instance.report_runless_asset_event(dg.AssetMaterialization(ANOMALY_INCIDENTS, partition=day))
+    return keys
 
 
 def slack_lines(http: HttpReceiver) -> list[str]:
@@ -111,11 +119,13 @@ def failed_run(instance: dg.DagsterInstance, will_retry: bool = False) -> str:
     return result.run_id
 
 
-def deliver_tick_by_tick(
-    instance: dg.DagsterInstance, data: Path, http: HttpReceiver, smtp: SmtpReceiver
-) -> None:
-    config = OperationsConfig.model_validate(channels_config(http, smtp)).alerts
-    sensor = build_alert_delivery_sensor(config, 30)
+def sensor_ticks(
+    instance: dg.DagsterInstance, data: Path, http: HttpReceiver, smtp: SmtpReceiver, **settings
+) -> Callable[[str | None], str | None]:
+    """One tick of the delivery sensor on `instance` per call: cursor in, cursor out."""
+    document = channels_config(http, smtp)
+    document["alerts"] |= settings
+    sensor = build_alert_delivery_sensor(OperationsConfig.model_validate(document).alerts, 30)
     resources = local_resources(data)
 
     def tick(cursor: str | None) -> str | None:
@@ -127,6 +137,13 @@ def deliver_tick_by_tick(
             sensor(context)
             return context.cursor
 
+    return tick
+
+
+def deliver_tick_by_tick(
+    instance: dg.DagsterInstance, data: Path, http: HttpReceiver, smtp: SmtpReceiver
+) -> None:
+    tick = sensor_ticks(instance, data, http, smtp)
     materialized(instance, data, DAY, [3, 4])
     cursor = tick(None)
     assert len(slack_lines(http)) == 2

@@ -10,15 +10,17 @@ import pytest
 
 from mlplatform.lib.delivery.channels import DeliveryError, send_email, send_slack, send_webhook
 from mlplatform.lib.delivery.ledger import PENDING_SECONDS, Ledger, deliver
-from mlplatform.lib.delivery.notices import Notice, anomaly_notices, group
+from mlplatform.lib.delivery.notices import Notice, group, incident_notices, incident_summary
 from mlplatform.lib.operations_config import EmailChannel
+from mlplatform.lib.serving.incidents import incidents
 from mlplatform_tests.receivers import HttpReceiver, SmtpReceiver
 
 UI = "http://dagster.example:3000"
 
 
-def _alerts(hours: list[int], score: float = 0.995) -> pl.DataFrame:
-    return pl.DataFrame(
+def _incidents(hours: list[int], score: float = 0.995) -> pl.DataFrame:
+    """One resource incident per hour, on i-HH's cpu, from one alert each."""
+    alerts = pl.DataFrame(
         {
             "resource_id": [f"i-{h:02d}" for h in hours],
             "metric": "cpu_utilization",
@@ -28,34 +30,53 @@ def _alerts(hours: list[int], score: float = 0.995) -> pl.DataFrame:
             "signal": "residual",
         }
     )
+    groups = alerts.select("resource_id", service=pl.lit("EC2"), region=pl.lit("eu-west-1"))
+    return incidents(alerts, groups)
 
 
-def _notice(key: str, kind: str = "anomaly") -> Notice:
+def _notice(key: str, kind: str = "incident") -> Notice:
     return Notice(key, kind, "error", f"summary of {key}", f"{UI}/assets/x")
 
 
-def test_anomaly_notices_name_the_alert_and_link_its_partition():
-    [notice] = anomaly_notices(_alerts([7]), "2026-01-05", UI, min_score=0.0)
-    assert notice.key == "anomaly:i-07:cpu_utilization:2026-01-05T07:00:00+00:00"
-    assert "i-07 cpu_utilization at 2026-01-05 07:00 UTC" in notice.summary
-    assert "score 0.995 (residual)" in notice.summary
-    assert notice.link == f"{UI}/assets/serving/anomaly_alerts?partition=2026-01-05"
-    assert anomaly_notices(_alerts([7], score=0.5), "2026-01-05", UI, min_score=0.9) == []
-    old_news = datetime(2026, 1, 5, 8, tzinfo=UTC)  # alerts before this are history
-    assert anomaly_notices(_alerts([7, 9]), "2026-01-05", UI, 0.0, old_news)[0].key.endswith(
-        "T09:00:00+00:00"
-    )
+def test_incident_notices_name_the_incident_and_link_its_partition():
+    table = _incidents([7])
+    [notice] = incident_notices(table, "2026-01-05", UI)
+    assert notice.key == f"incident:{table['incident_id'][0]}"
+    assert notice.summary.startswith("error: resource i-07, 2026-01-05 07:00 UTC, 1 resource(s)")
+    assert "peak score 0.995; first i-07/cpu_utilization" in notice.summary
+    assert notice.link == f"{UI}/assets/serving/anomaly_incidents?partition=2026-01-05"
+    assert incident_notices(table, "2026-01-05", UI, min_score=0.999) == []
+    assert incident_notices(table, "2026-01-05", UI, min_severity="critical") == []
+    old_news = datetime(2026, 1, 5, 8, tzinfo=UTC)  # incidents that ended before are history
+    [recent] = incident_notices(_incidents([7, 9]), "2026-01-05", UI, not_before=old_news)
+    assert "i-09" in recent.summary
+
+
+def test_a_budget_sends_the_most_severe_incidents_first():
+    table = pl.concat([_incidents([1, 2], score=0.8), _incidents([3], score=0.99)])
+    [first, second] = incident_notices(table, "2026-01-05", UI, budget=2)
+    assert "i-03" in first.summary and first.severity == "error"
+    assert "i-01" in second.summary  # equally severe: the earlier
+
+
+def test_a_long_incident_lists_five_series_and_counts_the_rest():
+    rows = _incidents([7]).row(0, named=True) | {
+        "series": [f"i-07/m{k}" for k in range(8)],
+        "n_series": 8,
+    }
+    line = incident_summary(rows)
+    assert "series i-07/m0, i-07/m1, i-07/m2, i-07/m3, i-07/m4 and 3 more" in line
 
 
 def test_many_alerts_at_once_make_one_message_per_kind():
     notices = [_notice(f"a{i}") for i in range(30)] + [_notice("r1", "run")]
     messages = group(notices, max_listed=20)
     assert [(m.kind, len(m.keys), len(m.lines), m.more) for m in messages] == [
-        ("anomaly", 30, 20, 10),
+        ("incident", 30, 20, 10),
         ("run", 1, 1, 0),
     ]
     assert "... and 10 more" in messages[0].text
-    assert messages[0].title == "[mlplatform] 30 anomaly alerts (error)"
+    assert messages[0].title == "[mlplatform] 30 anomaly incidents (error)"
 
 
 def test_each_notice_goes_once_per_channel_and_a_failed_channel_retries():
@@ -111,6 +132,15 @@ def test_a_notice_no_channel_takes_for_a_day_is_dropped_and_counted():
     deliver([_notice("a")], ledger, {"slack": down}, 20, 0.0, lambda x: None)
     later = deliver([], ledger, {"slack": down}, 20, PENDING_SECONDS + 1.0, lambda x: None)
     assert later.dropped == 1 and later.pending == 0
+
+
+def test_markup_in_the_data_reaches_slack_as_text(http_receiver: HttpReceiver):
+    hostile = Notice("a", "incident", "error", "i-<!channel> <http://evil|click> & co", "x")
+    [message] = group([hostile], max_listed=20)
+    send_slack(f"{http_receiver.url}/slack", message)
+    [slack] = http_receiver.received()
+    assert "i-&lt;!channel&gt; &lt;http://evil|click&gt; &amp; co" in slack["text"]
+    assert "<" not in slack["text"]
 
 
 def test_slack_and_webhook_messages_reach_an_http_receiver(http_receiver: HttpReceiver):
@@ -175,7 +205,7 @@ def test_email_reaches_an_smtp_server(smtp_receiver: SmtpReceiver):
     [message] = group([_notice("a")], max_listed=20)
     send_email(channel, message, None, None)
     [email] = smtp_receiver.messages
-    assert email["Subject"] == "[mlplatform] 1 anomaly alert (error)"
+    assert email["Subject"] == "[mlplatform] 1 anomaly incident (error)"
     assert email["To"] == "oncall@example.com"
     assert "summary of a" in email.get_payload()
 

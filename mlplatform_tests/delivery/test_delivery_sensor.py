@@ -29,6 +29,7 @@ from mlplatform_tests.delivery.scenario import (
     failed_run,
     failing_check_run,
     materialized,
+    sensor_ticks,
     slack_lines,
 )
 from mlplatform_tests.instance_checks import repo_instance_home
@@ -53,6 +54,22 @@ def test_the_sensor_delivers_once_on_the_repository_instance(
     home = repo_instance_home(tmp_path / "home")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         deliver_tick_by_tick(instance, tmp_path / "data", http_receiver, smtp_receiver)
+
+
+def test_the_fleets_budget_holds_across_ticks(
+    tmp_path: Path, http_receiver: HttpReceiver, smtp_receiver: SmtpReceiver, channel_env
+):
+    home, data = repo_instance_home(tmp_path / "home"), tmp_path / "data"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        tick = sensor_ticks(instance, data, http_receiver, smtp_receiver, max_incidents_per_day=2)
+        materialized(instance, data, DAY, [1, 5, 9])  # hours apart: three incidents
+        cursor = tick(None)
+        assert len(slack_lines(http_receiver)) == 2
+        materialized(instance, data, DAY, [1, 5, 9, 13])  # the open day grows: one more
+        materialized(instance, data, NEXT_DAY, [20])  # a new day has a budget of its own
+        tick(cursor)
+        lines = slack_lines(http_receiver)
+        assert len(lines) == 3 and "i-20" in lines[-1], lines
 
 
 def _wait(condition: Callable[[], bool], what: str, process: subprocess.Popen, log: Path) -> None:
@@ -114,10 +131,9 @@ def test_the_daemon_delivers_alerts_checks_and_failures_once_across_a_restart(
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     log = tmp_path / "daemon.log"
     with dg.DagsterInstance.get() as instance:
-        materialized(instance, data, DAY, [3, 4])
+        first_keys = set(materialized(instance, data, DAY, [3, 4]))
         check_run, final = failing_check_run(instance), failed_run(instance)
         retried = failed_run(instance, will_retry=True)
-    first_keys = {f"anomaly:i-{h:02d}:memory_utilization:{DAY}T{h:02d}:00:00+00:00" for h in (3, 4)}
     first_keys |= {
         f"run:{final}",
         f"check:{check_run}:monitoring/feature_drift:feature_drift_check:",
@@ -140,8 +156,7 @@ def test_the_daemon_delivers_alerts_checks_and_failures_once_across_a_restart(
     # while the daemon is down: a re-run of the same day, and a new day with one alert
     with dg.DagsterInstance.get() as instance:
         materialized(instance, data, DAY, [3, 4])
-        materialized(instance, data, NEXT_DAY, [9])
-    new_key = f"anomaly:i-09:memory_utilization:{NEXT_DAY}T09:00:00+00:00"
+        [new_key] = materialized(instance, data, NEXT_DAY, [9])
     with log.open("a") as out:
         daemon = start_daemon(REPO / "workspace.yaml", env, out, cwd=REPO)
         try:
@@ -154,7 +169,7 @@ def test_the_daemon_delivers_alerts_checks_and_failures_once_across_a_restart(
         finally:
             stop_daemon(daemon)
     anomalies = [line for line in slack_lines(http_receiver) if "memory_utilization" in line]
-    assert len(anomalies) == 3 and "i-09 memory_utilization" in anomalies[-1], anomalies
+    assert len(anomalies) == 3 and "i-09/memory_utilization" in anomalies[-1], anomalies
     assert "pager" not in _sent_keys(data) or not _sent_keys(data)["pager"]
 
     with dg.DagsterInstance.get() as instance:

@@ -26,8 +26,14 @@ class DeliveryError(RuntimeError):
     """A channel refused or could not be reached; the message stays pending."""
 
 
+def slack_escaped(text: str) -> str:
+    """Text as Slack shows it literally: a resource named `<!channel>` or `<http://x|y>` in the
+    data pings nobody and links nowhere (Slack's own escaping of &, < and >)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def send_slack(webhook_url: str, message: Message) -> None:
-    _post(webhook_url, {"text": message.text}, "Slack webhook")
+    _post(webhook_url, {"text": slack_escaped(message.text)}, "Slack webhook")
 
 
 def send_webhook(url: str, message: Message, routing_key: str | None = None) -> None:

@@ -34,6 +34,10 @@ class Ledger:
             failing=data.get("failing", {}),
         )
 
+    def keys(self) -> set[str]:
+        """Every key some channel has been sent."""
+        return {key for sent in self.sent.values() for key in sent}
+
     def as_dict(self) -> dict[str, Any]:
         return {"sent": self.sent, "pending": self.pending, "failing": self.failing}
 

@@ -10,12 +10,13 @@ from urllib.parse import quote
 import polars as pl
 
 SEVERITY_ORDER = ("warning", "error", "critical")
+NOUNS = {"incident": "anomaly incident", "check": "failing check", "run": "failed run"}
 
 
 @dataclass(frozen=True)
 class Notice:
     key: str  # what "once" means: a key is sent at most once per channel
-    kind: str  # anomaly | check | run
+    kind: str  # incident | check | run
     severity: str  # one of SEVERITY_ORDER
     summary: str  # one line
     link: str  # where to look in the UI
@@ -47,34 +48,59 @@ def asset_link(ui_url: str, asset_path: str, partition: str | None = None) -> st
     return f"{link}?partition={quote(partition)}" if partition else link
 
 
-def anomaly_notices(
-    alerts: pl.DataFrame,
+def incident_notices(
+    incidents: pl.DataFrame,
     partition: str,
     ui_url: str,
-    min_score: float,
+    min_score: float = 0.0,
+    min_severity: str = "error",
     not_before: datetime | None = None,
+    budget: int | None = None,
 ) -> list[Notice]:
-    """One notice per alert row of serving/anomaly_alerts scoring `min_score` or more on an
-    hour from `not_before` on. The key is the anomaly itself (resource, metric, hour), so a
-    re-run of the day, or a new model scoring it, is not news."""
-    link = asset_link(ui_url, "serving/anomaly_alerts", partition)
-    recent = pl.lit(True) if not_before is None else pl.col("ts") >= not_before
-    rows = alerts.filter((pl.col("anomaly_score") >= min_score) & recent).sort(
-        "ts", "resource_id", "metric"
-    )
+    """One notice per row of serving/anomaly_incidents of `min_severity` or more whose peak
+    score is `min_score` or more and whose last hour is `not_before` or later; with a
+    `budget`, only that many, the most severe first. The key is the incident's id, so a re-run
+    of the day, or a new model scoring it, is not news."""
+    link = asset_link(ui_url, "serving/anomaly_incidents", partition)
+    wanted = SEVERITY_ORDER[SEVERITY_ORDER.index(min_severity) :]
+    recent = pl.lit(True) if not_before is None else pl.col("end") >= not_before
+    rows = incidents.filter(
+        pl.col("severity").is_in(wanted) & (pl.col("peak_score") >= min_score) & recent
+    ).sort(["severity_score", "start", "incident_id"], descending=[True, False, False])
+    if budget is not None:
+        rows = rows.head(budget)
     return [
         Notice(
-            key=f"anomaly:{r['resource_id']}:{r['metric']}:{r['ts'].isoformat()}",
-            kind="anomaly",
-            severity="critical" if r["anomaly_score"] >= 0.99 else "error",
-            summary=(
-                f"{r['resource_id']} {r['metric']} at {r['ts']:%Y-%m-%d %H:%M} UTC: value "
-                f"{r['value']:.4g}, score {r['anomaly_score']:.3f} ({r['signal']})"
-            ),
+            key=f"incident:{r['incident_id']}",
+            kind="incident",
+            severity=r["severity"],
+            summary=incident_summary(r),
             link=link,
         )
         for r in rows.iter_rows(named=True)
     ]
+
+
+def incident_summary(incident: dict, max_series: int = 5) -> str:
+    """One line: how bad, what, since when, where it started and which series."""
+    scope = incident["scope"]
+    where = (
+        incident["resources"][0]
+        if scope == "resource"
+        else f"{incident['service']} in {incident['region']}"
+    )
+    hours = f"{incident['start']:%Y-%m-%d %H:%M}"
+    if incident["end"] != incident["start"]:
+        hours += f"-{incident['end']:%H:%M}"
+    series = incident["series"]
+    listed = ", ".join(series[:max_series]) + (
+        f" and {len(series) - max_series} more" if len(series) > max_series else ""
+    )
+    return (
+        f"{incident['severity']}: {scope} {where}, {hours} UTC, "
+        f"{incident['n_resources']} resource(s), {incident['n_series']} series, peak score "
+        f"{incident['peak_score']:.3f}; first {incident['first_mover']}; series {listed}"
+    )
 
 
 def check_notice(
@@ -116,7 +142,7 @@ def group(notices: Iterable[Notice], max_listed: int) -> list[Message]:
     messages = []
     for kind, items in by_kind.items():
         severity = max((n.severity for n in items), key=SEVERITY_ORDER.index)
-        noun = {"anomaly": "anomaly alert", "check": "failing check", "run": "failed run"}[kind]
+        noun = NOUNS[kind]
         title = f"[mlplatform] {len(items)} {noun}{'s' if len(items) > 1 else ''} ({severity})"
         messages.append(
             Message(

@@ -117,9 +117,7 @@ def incidents(
     )
 
 
-def _calendar_hours(
-    rows: pl.DataFrame, groups: pl.DataFrame, settings: IncidentSettings
-) -> list:
+def _calendar_hours(rows: pl.DataFrame, groups: pl.DataFrame, settings: IncidentSettings) -> list:
     """Hours in which most service/region groups (two or more) each had `fleet_share` of
     their resources alerting: one group's outage with noise elsewhere is not the calendar."""
     sizes = groups.group_by("service", "region").len("size")
