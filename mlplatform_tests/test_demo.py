@@ -44,7 +44,7 @@ def test_progress_line_counts_partitions_per_layer_models_and_runs(tmp_path: Pat
     pl.DataFrame({"x": [1]}).write_parquet(table / f"{DAYS[0]}.parquet")
     line = progress_line(tmp_path, DAYS, [])
     assert line == (
-        "raw 0/4 · clean 1/8 · features 0/4 · serving 0/8 · monitoring 0/4 · models 0/3 "
+        "raw 0/4 · clean 1/8 · features 0/4 · serving 0/10 · monitoring 0/4 · models 0/3 "
         "· runs: none yet"
     )
 

@@ -1,10 +1,11 @@
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
 from mlplatform.lib.models.registry import Registry
 from mlplatform.lib.monitoring.deployment_summary import deployment_summary
+from mlplatform.lib.serving.incidents import incidents
 
 DAYS = ["2026-01-01", "2026-01-02"]
 UI = "http://127.0.0.1:3000"
@@ -21,7 +22,7 @@ def _alerts(n: int) -> pl.DataFrame:
         {
             "resource_id": [f"r-{i}" for i in range(n)],
             "metric": ["cpu_utilization"] * n,
-            "ts": [datetime(2026, 1, 2, i) for i in range(n)],
+            "ts": [datetime(2026, 1, 2, i, tzinfo=UTC) for i in range(n)],
             "value": [90.0 + i for i in range(n)],
             "anomaly_score": [0.5 + i / 10 for i in range(n)],
             "signal": ["surprise"] * n,
@@ -32,7 +33,10 @@ def _alerts(n: int) -> pl.DataFrame:
 def test_summary_names_tables_models_and_the_last_days_news(tmp_path: Path):
     _write(tmp_path, "raw/cloudwatch_metrics", DAYS[0], pl.DataFrame({"x": [1, 2, 3]}))
     _write(tmp_path, "raw/cloudwatch_metrics", DAYS[1], pl.DataFrame({"x": [1]}))
-    _write(tmp_path, "serving/anomaly_alerts", DAYS[1], _alerts(5))
+    alerts = _alerts(5)
+    _write(tmp_path, "serving/anomaly_alerts", DAYS[1], alerts)
+    groups = alerts.select("resource_id", service=pl.lit("EC2"), region=pl.lit("eu-west-1"))
+    _write(tmp_path, "serving/anomaly_incidents", DAYS[1], incidents(alerts, groups))
     _write(
         tmp_path,
         "serving/cost_recommendations",
@@ -68,12 +72,14 @@ def test_summary_names_tables_models_and_the_last_days_news(tmp_path: Path):
     assert "demand_forecaster v1 [challenger] mae=1.5" in text
     assert "no demand_forecaster champion yet" in text  # what serves meanwhile is said
     assert "cost_forecaster" not in text  # never trained: nothing to say of it
-    # the three highest-scoring alerts, each as the alert notice says it
-    assert "5 anomaly alert(s), the highest:" in text
+    # the five alerts of one service within hours make one incident, as delivery says it
+    assert "5 anomaly alert(s)" in text
+    assert "1 anomaly incident(s), the most severe:" in text
+    [incident] = [line for line in lines if line.startswith("    - error: service EC2")]
+    assert "first r-0/cpu_utilization" in incident
     listed = [line for line in lines if line.startswith("    - r-")]
-    assert [line.split()[1] for line in listed[:3]] == ["r-2", "r-3", "r-4"]
     assert "2 rightsizing recommendation(s), 42 a month to save in all" in text
-    assert listed[3:] == [
+    assert listed == [
         "    - r-b: downsize one instance size, 30 a month",
         "    - r-a: downsize one instance size, 12 a month",
     ]

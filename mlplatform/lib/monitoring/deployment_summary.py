@@ -1,5 +1,5 @@
 """What a local deployment holds for some days, in words: its tables, models, the last day's
-alerts, recommendations and drift, and where to look further."""
+alerts and incidents, recommendations and drift, and where to look further."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import polars as pl
 
-from mlplatform.lib.delivery.notices import anomaly_notices
+from mlplatform.lib.delivery.notices import incident_notices
 from mlplatform.lib.monitoring.coverage import MODELS, built_tables
 
-LISTED = 3  # alerts and recommendations listed by name
+LISTED = 3  # incidents and recommendations listed by name
 DRIFTED_LISTED = 4
 FORECASTERS = ("demand_forecaster", "cost_forecaster")
 
@@ -50,11 +50,14 @@ def models_section(data: Path) -> list[str]:
 def last_day_section(data: Path, day: str, ui_url: str) -> list[str]:
     lines = []
     alerts = _day_file(data, "serving/anomaly_alerts", day)
+    incidents = _day_file(data, "serving/anomaly_incidents", day)
     if alerts is not None:
-        top = alerts.sort("anomaly_score", descending=True).head(LISTED)
-        highest = ", the highest:" if top.height else ""
-        lines.append(f"  {alerts.height} anomaly alert(s){highest}")
-        lines += [f"    - {n.summary}" for n in anomaly_notices(top, day, ui_url, 0.0)]
+        lines.append(f"  {alerts.height} anomaly alert(s)")
+    if incidents is not None:
+        top = incident_notices(incidents, day, ui_url, min_severity="warning", budget=LISTED)
+        worst = ", the most severe:" if top else ""
+        lines.append(f"  {incidents.height} anomaly incident(s){worst}")
+        lines += [f"    - {n.summary}" for n in top]
     recommendations = _day_file(data, "serving/cost_recommendations", day)
     if recommendations is not None:
         saving = recommendations["monthly_saving"].sum() if recommendations.height else 0.0
@@ -97,7 +100,8 @@ def deployment_summary(data: Path, days: Sequence[str], ui_url: str) -> list[str
         "Where to look:",
         f"  make run: the Dagster UI at {ui_url} on the same instance (these runs, lineage, "
         "every asset's metadata and checks)",
-        '  .venv/bin/mlplatform sql "SELECT * FROM serving.anomaly_alerts '
-        'ORDER BY anomaly_score DESC LIMIT 20"',
+        '  .venv/bin/mlplatform sql "SELECT severity, scope, service, region, start, '
+        'first_mover, series FROM serving.anomaly_incidents ORDER BY severity_score DESC '
+        'LIMIT 20"',
         "  .venv/bin/mlplatform models list",
     ]
