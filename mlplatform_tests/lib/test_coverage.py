@@ -60,7 +60,7 @@ def test_layer_progress_and_built_tables_count_files_and_rows(tmp_path: Path):
         ("raw", 3, 4),
         ("clean", 1, 8),
         ("features", 0, 4),
-        ("serving", 0, 8),
+        ("serving", 0, 10),
         ("monitoring", 0, 4),
     ]
     assert built_tables(tmp_path, DAYS, ["raw/cloudwatch_metrics", "raw/cost_usage"]) == [
