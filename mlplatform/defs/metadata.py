@@ -2,6 +2,7 @@
 column means (`lib/lake/columns.py`)."""
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,20 +12,27 @@ import polars as pl
 from mlplatform.lib.lake.columns import describe_column
 
 PREVIEW_ROWS = 5
+# characters that make Markdown markup (HTML, links, images, code, emphasis, table cells); a
+# data value is shown as the text it is
+MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|~])")
+
+
+def markdown_text(value: object, limit: int = 40) -> str:
+    """A data value as one Markdown table cell's literal text, cut at `limit` characters: a
+    resource named `<img src=x onerror=...>` or `[click](http://...)` is shown, not rendered."""
+    text = "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
+    text = " ".join(text[:limit].split())
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS, max_columns: int = 12) -> str:
     """The first rows as a Markdown table, cells cut at 40 characters."""
     shown = frame.head(rows).select(frame.columns[:max_columns])
 
-    def cell(value: object) -> str:
-        text = "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
-        return text[:40].replace("|", "\\|").replace("\n", " ")
-
     lines = [
-        "| " + " | ".join(shown.columns) + " |",
+        "| " + " | ".join(markdown_text(c) for c in shown.columns) + " |",
         "|" + "---|" * shown.width,
-        *("| " + " | ".join(cell(v) for v in row) + " |" for row in shown.iter_rows()),
+        *("| " + " | ".join(markdown_text(v) for v in row) + " |" for row in shown.iter_rows()),
     ]
     more = frame.width - shown.width
     return "\n".join(lines) + (f"\n\n…and {more} more columns" if more > 0 else "")
@@ -86,3 +94,18 @@ def json_metadata(value: Any) -> dg.JsonMetadataValue:
         return v
 
     return dg.MetadataValue.json(clean(value))
+
+
+def incidents_markdown(incidents: pl.DataFrame, day: str, rows: int = 10) -> str:
+    """The day's most severe incidents as a Markdown table, each row linking to the day."""
+    link = f"[{markdown_text(day)}](/assets/serving/anomaly_incidents?partition={day})"
+    header = "| severity | scope | where | hours (UTC) | first mover | series | partition |"
+    lines = [header, "|---|---|---|---|---|---|---|"]
+    for r in incidents.head(rows).iter_rows(named=True):
+        where = r["resources"][0] if r["scope"] == "resource" else f"{r['service']} {r['region']}"
+        hours = f"{r['start']:%H:%M}-{r['end']:%H:%M}"
+        series = ", ".join(r["series"][:3]) + (" …" if len(r["series"]) > 3 else "")
+        cells = [r["severity"], r["scope"], where, hours, r["first_mover"], series]
+        lines.append("| " + " | ".join(markdown_text(c, 80) for c in cells) + f" | {link} |")
+    more = incidents.height - rows
+    return "\n".join(lines) + (f"\n\n…and {more} more" if more > 0 else "")

@@ -52,7 +52,8 @@ def _free_port() -> int:
 def _prepare(home: Path, data: Path) -> None:
     """Simulated days, all but the first materialized; models trained; the last day served and
     monitored, so that the pages have metadata, and one partition is left for the UI."""
-    config = SimulationConfig(resources=8, seed=8)
+    # anomalies on most days, so that the last one has incidents to open
+    config = SimulationConfig(resources=8, seed=8, anomaly_rate=0.25)
     for day in simulate(config, date(2026, 1, 1), len(DAYS)):
         write_landing_day(day, data / "landing", config)
     instance = dg.DagsterInstance.get()
@@ -81,13 +82,19 @@ def _prepare(home: Path, data: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def webserver(tmp_path_factory) -> Iterator[str]:
+def ui_data(tmp_path_factory) -> Path:
+    """The data directory the webserver's deployment reads."""
+    return tmp_path_factory.mktemp("ui") / "data"
+
+
+@pytest.fixture(scope="session")
+def webserver(ui_data: Path) -> Iterator[str]:
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail("Chromium is missing (.ci/run installs the Debian package)")
         pytest.skip("no /usr/bin/chromium: apt-get install chromium")
-    root = tmp_path_factory.mktemp("ui")
-    home, data = root / "home", root / "data"
+    root = ui_data.parent
+    home, data = root / "home", ui_data
     home.mkdir()
     (home / "dagster.yaml").write_text(INSTANCE_YAML)
     env = {**os.environ, "DAGSTER_HOME": str(home), "MLPLATFORM_DATA_DIR": str(data)}

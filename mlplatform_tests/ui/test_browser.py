@@ -5,6 +5,7 @@ import re
 import time
 import urllib.request
 
+import polars as pl
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -26,6 +27,7 @@ ASSET_KEYS = [
     "serving / demand_forecasts",
     "serving / cost_forecasts",
     "serving / anomaly_alerts",
+    "serving / anomaly_incidents",
     "serving / cost_recommendations",
     "monitoring / feature_drift",
     "monitoring / model_performance",
@@ -137,6 +139,32 @@ def _final_status(base: str, run_id: str, timeout: float = 180.0) -> str:
             return status
         time.sleep(1)
     raise TimeoutError(f"run {run_id} did not finish within {timeout:.0f} s")
+
+
+def test_an_incident_shows_its_severity_series_and_first_mover(page, ui_data):
+    day = DAYS[-1]
+    incidents = pl.read_parquet(
+        ui_data / "lake" / "serving" / "anomaly_incidents" / f"{day}.parquet"
+    )
+    assert incidents.height, "the UI's last simulated day has anomalies: it must have incidents"
+    worst = incidents.row(0, named=True)
+    open_page(page, "/assets/serving/anomaly_incidents")
+    wait_for_texts(
+        page,
+        "most_severe",
+        "first mover",
+        worst["severity"],
+        worst["first_mover"],
+        worst["series"][0],
+        describe_column("serving.anomaly_incidents", "first_mover"),
+    )
+    page.screenshot(path=str(ARTIFACTS / "incidents.png"), full_page=True)
+    # each incident links to its day's partition
+    link = page.locator(f"a[href*='anomaly_incidents?partition={day}']").first
+    link.click()
+    page.wait_for_url(re.compile(f"partition={day}"))
+    wait_for_texts(page, day)
+    page.screenshot(path=str(ARTIFACTS / "incident_partition.png"), full_page=True)
 
 
 def test_drift_report_link_opens(page):

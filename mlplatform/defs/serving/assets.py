@@ -27,7 +27,7 @@ from mlplatform.defs.keys import (
     OTHER_METRICS_HOURLY,
     RESOURCE_FEATURES,
 )
-from mlplatform.defs.metadata import by_day
+from mlplatform.defs.metadata import by_day, incidents_markdown
 from mlplatform.lib.ingest.catalog import METRICS
 from mlplatform.lib.models.detector import DetectorSettings
 from mlplatform.lib.models.detector_tables import alerts_by_day, history_days
@@ -186,7 +186,9 @@ def anomaly_incidents(
             "alerts": day_alerts.height,
         }
     context.log.info(f"{sum(f.height for f in out.values())} incident(s) over {len(out)} day(s)")
-    return dg.Output(out, metadata=by_day(figures))
+    last = max(out)
+    shown = {"most_severe": dg.MetadataValue.md(incidents_markdown(out[last], last))}
+    return dg.Output(out, metadata=by_day(figures) | shown)
 
 
 @dg.asset(

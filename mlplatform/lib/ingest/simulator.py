@@ -35,6 +35,14 @@ SERVICE_NAMES = {
 }
 TRANSFER_PRICE_PER_GB = 0.09
 ANOMALY_KINDS = ("spike", "level_shift", "slow_leak")
+# With `more_anomaly_kinds`, also (drawn apart, so the kinds above stay what they were):
+#   deploy_shift    a release makes one resource's requests costlier: CPU per request and
+#                   memory up for 12-48 hours, traffic unchanged
+#   stuck_metric    one metric of one resource reports the same value for 4-16 hours
+#   service_outage  every resource of one service in one region loses most of its traffic
+#                   for 1-4 hours (one label per resource)
+MORE_ANOMALY_KINDS = ("deploy_shift", "stuck_metric", "service_outage")
+STUCK_METRICS = ("cpu_utilization", "memory_utilization", "network_out", "request_count")
 # What changes from `drift_start` on, on the 40 % of resources it affects:
 #   mix     more load, a later daily peak and heavier requests (a traffic-mix change)
 #   level   more load only (1.5x), same daily shape
@@ -52,6 +60,7 @@ class SimulationConfig:
     drift_start: date | None = None
     drift_kind: str = "mix"
     idle_share: float = 0.15  # over-provisioned resources, using 2-10 % of their capacity
+    more_anomaly_kinds: bool = False  # MORE_ANOMALY_KINDS as well, at the same rate
 
     def __post_init__(self) -> None:
         if self.resources < 1:
@@ -73,6 +82,7 @@ class Anomaly:
     start: datetime
     end: datetime
     magnitude: float
+    metric: str | None = None  # the one metric a stuck_metric freezes
 
 
 @dataclass(frozen=True)
@@ -137,29 +147,88 @@ def _events_started_on(config: SimulationConfig, catalog: pl.DataFrame, day: dat
         start = midnight + timedelta(minutes=int(starts[i]) * config.interval_minutes)
         hours = low + (high - low) * magnitudes[i]
         events.append(Anomaly(ids[i], kind, start, start + timedelta(hours=hours), magnitudes[i]))
+    if config.more_anomaly_kinds:
+        events += _more_events_started_on(config, catalog, midnight)
     return events
+
+
+def _more_events_started_on(
+    config: SimulationConfig, catalog: pl.DataFrame, midnight: datetime
+) -> list[Anomaly]:
+    rng = np.random.default_rng([config.seed, midnight.toordinal(), 3])
+    n, steps = catalog.height, 24 * 60 // config.interval_minutes
+    ids, memory = catalog["resource_id"].to_list(), catalog["reports_memory"].to_list()
+    events = []
+    hit = rng.random(n) < config.anomaly_rate
+    deploy = rng.random(n) < 0.5
+    starts, magnitudes = rng.integers(0, steps, n), rng.uniform(0.0, 1.0, n)
+    metrics = rng.integers(0, len(STUCK_METRICS), n)
+    for i in np.flatnonzero(hit):
+        start = midnight + timedelta(minutes=int(starts[i]) * config.interval_minutes)
+        low, high = (12, 48) if deploy[i] else (4, 16)
+        end = start + timedelta(hours=low + (high - low) * magnitudes[i])
+        metric = STUCK_METRICS[metrics[i]]
+        if metric == "memory_utilization" and not memory[i]:
+            metric = "cpu_utilization"
+        kind, metric = ("deploy_shift", None) if deploy[i] else ("stuck_metric", metric)
+        events.append(Anomaly(ids[i], kind, start, end, magnitudes[i], metric))
+    for _, group in catalog.group_by("service", "region", maintain_order=True):
+        if rng.random() >= config.anomaly_rate:
+            continue
+        start = midnight + timedelta(minutes=int(rng.integers(0, steps)) * config.interval_minutes)
+        magnitude = float(rng.uniform(0.0, 1.0))
+        end = start + timedelta(hours=1 + 3 * magnitude)
+        events += [
+            Anomaly(r, "service_outage", start, end, magnitude) for r in group["resource_id"]
+        ]
+    return events
+
+
+def _active(e: Anomaly, times: np.ndarray) -> np.ndarray:
+    return (times >= np.datetime64(e.start.replace(tzinfo=None))) & (
+        times < np.datetime64(e.end.replace(tzinfo=None))
+    )
 
 
 def _anomaly_effects(
     events: list[Anomaly], index: dict[str, int], times: np.ndarray, shape: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Multipliers on traffic and additive memory leak per (resource, interval)."""
-    traffic = np.ones(shape)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Multipliers on traffic and on CPU per request, and additive memory, per (resource,
+    interval)."""
+    traffic, cost = np.ones(shape), np.ones(shape)
     leak = np.zeros(shape)
     for e in events:
-        active = (times >= np.datetime64(e.start.replace(tzinfo=None))) & (
-            times < np.datetime64(e.end.replace(tzinfo=None))
-        )
+        active = _active(e, times)
         row = index[e.resource_id]
         if e.kind == "spike":
             traffic[row, active] *= 3.0 + 3.0 * e.magnitude
         elif e.kind == "level_shift":
             traffic[row, active] *= 1.8 + 0.7 * e.magnitude
-        else:
+        elif e.kind == "service_outage":
+            traffic[row, active] *= 0.15 + 0.25 * e.magnitude
+        elif e.kind == "deploy_shift":
+            cost[row, active] *= 1.4 + 0.6 * e.magnitude
+            leak[row, active] += 8.0 + 12.0 * e.magnitude
+        elif e.kind == "slow_leak":
             elapsed = (times - np.datetime64(e.start.replace(tzinfo=None))) / np.timedelta64(1, "h")
             span = (e.end - e.start).total_seconds() / 3600
             leak[row, active] = 45.0 * (elapsed[active] / span)
-    return traffic, leak
+    return traffic, cost, leak
+
+
+def _stuck(
+    events: list[Anomaly],
+    index: dict[str, int],
+    times: np.ndarray,
+    series: dict[str, np.ndarray],
+    typical: dict[str, np.ndarray],
+) -> None:
+    """Freeze each stuck metric at the resource's typical value (the same on every day the
+    event spans, so a day simulated alone agrees with a range)."""
+    for e in events:
+        if e.kind == "stuck_metric" and e.metric in series:
+            row = index[e.resource_id]
+            series[e.metric][row, _active(e, times)] = typical[e.metric][row]
 
 
 def simulate_day(
@@ -196,13 +265,15 @@ def simulate_day(
         for e in _events_started_on(config, catalog, day - timedelta(days=back))
     ]
     index = {rid: i for i, rid in enumerate(catalog["resource_id"].to_list())}
-    traffic_mult, leak = _anomaly_effects(events, index, times, (n, steps))
+    traffic_mult, cpu_mult, leak = _anomaly_effects(events, index, times, (n, steps))
 
     capacity = catalog["capacity_rps"].to_numpy()[:, None]
     rps = np.maximum(capacity * load * daily * weekly * (1 + noise) * traffic_mult, 0.0)
     seconds = config.interval_minutes * 60
     requests = rng.poisson(rps * seconds).astype(float)
-    cpu = np.clip(3.0 + 90.0 * rps / capacity + 2.0 * rng.standard_normal((n, steps)), 0, 100)
+    cpu = np.clip(
+        3.0 + 90.0 * cpu_mult * rps / capacity + 2.0 * rng.standard_normal((n, steps)), 0, 100
+    )
     memory_base = catalog["memory_base"].to_numpy()[:, None]
     if kind == "memory":
         memory_base = np.where(affected, memory_base + 20.0, memory_base)
@@ -215,6 +286,22 @@ def simulate_day(
     bpr = np.where(affected, bpr, catalog["bytes_per_request"].to_numpy()[:, None])
     network = requests * bpr + rng.uniform(1e5, 5e5, (n, steps))
     inbound = network * 0.35
+    outbound = network - inbound
+    if config.more_anomaly_kinds:
+        typical_rps = capacity[:, 0] * load[:, 0]
+        typical = {
+            "cpu_utilization": 3.0 + 90.0 * load[:, 0],
+            "memory_utilization": memory_base[:, 0] + 0.15 * (3.0 + 90.0 * load[:, 0]),
+            "network_out": 0.65 * (typical_rps * seconds * bpr[:, 0] + 3e5),
+            "request_count": np.round(typical_rps * seconds),
+        }
+        frozen = {
+            "cpu_utilization": cpu,
+            "memory_utilization": memory,
+            "network_out": outbound,
+            "request_count": requests,
+        }
+        _stuck(events, index, times, frozen, typical)
 
     metrics = _long_metrics(
         catalog,
@@ -223,7 +310,7 @@ def simulate_day(
             "cpu_utilization": (cpu, "Percent"),
             "memory_utilization": (memory, "Percent"),
             "network_in": (inbound, "Bytes"),
-            "network_out": (network - inbound, "Bytes"),
+            "network_out": (outbound, "Bytes"),
             "request_count": (requests, "Count"),
         },
     )
@@ -330,6 +417,7 @@ def write_landing_day(result: SimulatedDay, root: Path, config: SimulationConfig
                 "start": a.start.isoformat(),
                 "end": a.end.isoformat(),
                 "magnitude": round(a.magnitude, 4),
+                **({"metric": a.metric} if a.metric else {}),
             }
             for a in result.anomalies
         ],

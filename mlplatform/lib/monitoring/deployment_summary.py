@@ -101,7 +101,7 @@ def deployment_summary(data: Path, days: Sequence[str], ui_url: str) -> list[str
         f"  make run: the Dagster UI at {ui_url} on the same instance (these runs, lineage, "
         "every asset's metadata and checks)",
         '  .venv/bin/mlplatform sql "SELECT severity, scope, service, region, start, '
-        'first_mover, series FROM serving.anomaly_incidents ORDER BY severity_score DESC '
+        "first_mover, series FROM serving.anomaly_incidents ORDER BY severity_score DESC "
         'LIMIT 20"',
         "  .venv/bin/mlplatform models list",
     ]

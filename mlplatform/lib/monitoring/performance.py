@@ -103,3 +103,27 @@ def label_recall(alerts: pl.DataFrame, labels: pl.DataFrame) -> dict[str, float]
         "recall": hit_labels / labels.height,
         "precision": hit_alerts / flagged.height if flagged.height else float("nan"),
     }
+
+
+def incident_recall(incidents: pl.DataFrame, labels: pl.DataFrame) -> dict[str, float]:
+    """Share of labelled anomaly events that reach an incident (one that holds one of the
+    event's resources and overlaps its hours), and share of incidents that touch a labelled
+    event. `labels`: event, resource_id, start, end (UTC); an event may span resources (a
+    service outage is one event with a row per resource)."""
+    if labels.is_empty() or incidents.is_empty():
+        recall = 0.0 if not labels.is_empty() else float("nan")
+        return {"events": float(labels["event"].n_unique()), "recall": recall, "precision": 0.0}
+    held = (
+        incidents.with_row_index("incident")
+        .select("incident", "resources", pl.col("start").alias("from"), pl.col("end").alias("to"))
+        .explode("resources", empty_as_null=True)
+        .rename({"resources": "resource_id"})
+    )
+    pairs = labels.join(held, on="resource_id").filter(
+        (pl.col("to") >= pl.col("start").dt.truncate("1h")) & (pl.col("from") < pl.col("end"))
+    )
+    return {
+        "events": float(labels["event"].n_unique()),
+        "recall": pairs["event"].n_unique() / labels["event"].n_unique(),
+        "precision": pairs["incident"].n_unique() / incidents.height,
+    }

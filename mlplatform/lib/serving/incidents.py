@@ -36,22 +36,23 @@ import polars as pl
 
 SEVERITIES = ("warning", "error", "critical")
 UNKNOWN = "unknown"  # a resource whose service or region no source named
+# what an operator reads first comes first (the asset page's preview shows the leading columns)
 INCIDENT_COLUMNS: dict[str, pl.DataType] = {
-    "incident_id": pl.String(),
+    "severity": pl.String(),
     "scope": pl.String(),  # resource | service | fleet
     "service": pl.String(),
     "region": pl.String(),
-    "severity": pl.String(),
-    "severity_score": pl.Float64(),
     "start": pl.Datetime("us", "UTC"),
     "end": pl.Datetime("us", "UTC"),
-    "duration_hours": pl.Int64(),
     "first_mover": pl.String(),
-    "peak_score": pl.Float64(),
+    "series": pl.List(pl.String()),
     "n_resources": pl.Int64(),
     "n_series": pl.Int64(),
+    "peak_score": pl.Float64(),
+    "severity_score": pl.Float64(),
+    "duration_hours": pl.Int64(),
     "resources": pl.List(pl.String()),
-    "series": pl.List(pl.String()),
+    "incident_id": pl.String(),
 }
 
 
