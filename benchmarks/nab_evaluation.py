@@ -75,8 +75,10 @@ class NabFile:
         settings: DetectorSettings,
     ) -> NabFile:
         """The series' signals, computed once, as `mlplatform detect` computes them."""
-        signal = signals(values, causal_residuals(values, timestamps, settings), settings)
-        return cls(name, spans, signal, rows_per_day(timestamps), values.size)
+        period = rows_per_day(timestamps)
+        residuals = causal_residuals(values, timestamps, settings)
+        signal = signals(values, residuals, settings, 0, period)
+        return cls(name, spans, signal, period, values.size)
 
     def score(self, settings: DetectorSettings) -> FileScore:
         flagged = combine(self.signal, settings, self.period).is_anomaly

@@ -181,6 +181,7 @@ def _each_series(args: argparse.Namespace, write) -> int:
             if target.resolve() == path.resolve():
                 raise ValueError(f"the output {target} would overwrite its input")
             timestamps, values = read_series(path)
+            _warn_steps_back(timestamps)
             target.parent.mkdir(parents=True, exist_ok=True)
             said = write(timestamps, values, target)
         except Exception as exc:  # report, go on with the other files
@@ -193,30 +194,101 @@ def _each_series(args: argparse.Namespace, write) -> int:
     return 1 if failed else 0
 
 
-def cmd_detect(args: argparse.Namespace) -> int:
+def _warn_steps_back(timestamps) -> None:
+    from mlplatform.lib.ingest.series_csv import describe_lines, steps_back
+
+    back = steps_back(timestamps)
+    if back:
+        print(
+            f"{_INDENT}warning: the timestamp steps back on line(s) {describe_lines(back)}; "
+            "scored in the order the rows arrive",
+            file=sys.stderr,
+        )
+
+
+def _write_detections(timestamps, scored, is_anomaly, target: Path) -> None:
     import numpy as np
     import polars as pl
 
     from mlplatform.lib.ingest.series_csv import timestamp_text
+
+    pl.DataFrame(
+        {
+            "timestamp": timestamp_text(timestamps),
+            "anomaly_score": scored.score.round(6),
+            "is_anomaly": is_anomaly.astype(int),
+            "signal": np.where(is_anomaly, scored.signal, ""),  # for alerts only
+        }
+    ).write_csv(target)
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
     from mlplatform.lib.models.detector import DetectorSettings, score_causally
 
+    if args.group == "folder":
+        return _detect_folders(args)
     warmup = DetectorSettings().warmup
 
     def write(timestamps, values, target: Path) -> str:
         scored = score_causally(values, timestamps)
-        pl.DataFrame(
-            {
-                "timestamp": timestamp_text(timestamps),
-                "anomaly_score": scored.score.round(6),
-                "is_anomaly": scored.is_anomaly.astype(int),
-                "signal": np.where(scored.is_anomaly, scored.signal, ""),  # for alerts only
-            }
-        ).write_csv(target)
+        _write_detections(timestamps, scored, scored.is_anomaly, target)
         if values.size <= warmup:  # written all the same: every input gets its output
             return f"no alert can fire in {values.size:,} rows (none does in the first {warmup})"
         return f"{int(scored.is_anomaly.sum())} alert(s) in {values.size:,} rows"
 
     return _each_series(args, write)
+
+
+def _detect_folders(args: argparse.Namespace) -> int:
+    """`detect --group folder`: the CSVs of one folder are one resource's metrics, scored
+    together (`lib/models/group_detection.py`); one bad file is reported and its folder's
+    other files still run."""
+    from mlplatform.lib.ingest.series_csv import read_series
+    from mlplatform.lib.models.group_detection import score_group
+
+    source, target_root = Path(args.input), Path(args.output)
+    files = _series_files(source)
+    if not files:
+        print(f"error: {source} is neither a CSV file nor a folder holding one", file=sys.stderr)
+        return 2
+    folders: dict[Path, list[tuple[Path, Path]]] = {}
+    for path, relative in files:
+        folders.setdefault(relative.parent, []).append((path, relative))
+    failed = written = 0
+    for i, (folder, members) in enumerate(folders.items(), start=1):
+        started = time.perf_counter()
+        name = folder.name or source.resolve().name or "resource"
+        print(f"[{i}/{len(folders)}] {name}: {len(members)} metric file(s)", file=sys.stderr)
+        series, targets = {}, {}
+        for path, relative in members:
+            target = target_root / relative
+            try:
+                if target.resolve() == path.resolve():
+                    raise ValueError(f"the output {target} would overwrite its input")
+                series[relative.stem] = read_series(path)
+            except Exception as exc:  # report, go on with the folder's other files
+                failed += 1
+                print(f"{_INDENT}error: {path}: {exc}", file=sys.stderr)
+                continue
+            _warn_steps_back(series[relative.stem][0])
+            targets[relative.stem] = target
+        if not series:
+            continue
+        grouped = score_group(series, name)
+        for stem, target in targets.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            timestamps = series[stem][0]
+            _write_detections(timestamps, grouped.scored[stem], grouped.is_anomaly[stem], target)
+            written += 1
+        alerts = sum(int(flags.sum()) for flags in grouped.is_anomaly.values())
+        seconds = time.perf_counter() - started
+        print(
+            f"{_INDENT}-> {target_root / folder}: {grouped.incidents.height} incident(s), "
+            f"{alerts} alert row(s) in them ({seconds:.1f}s)",
+            file=sys.stderr,
+        )
+    print(f"{written} of {len(files)} file(s) written under {target_root}")
+    return 1 if failed else 0
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -411,6 +483,13 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--input", required=True, help="a CSV, or a folder of them (NAB layout)")
     detect.add_argument(
         "--output", required=True, help="folder for timestamp,anomaly_score,is_anomaly,signal"
+    )
+    detect.add_argument(
+        "--group",
+        choices=["none", "folder"],
+        default="none",
+        help="folder: each folder's CSVs are one resource's metrics, scored together as "
+        "incidents (a row alerts when its alert belongs to one); none: each CSV alone",
     )
     detect.set_defaults(run=cmd_detect)
 

@@ -144,8 +144,8 @@ def test_detect_scores_each_csv_and_reports_a_bad_one(tmp_path: Path, capsys):
     values = 100 + 30 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 2, t.size)
     values[1200:1204] += 150
     stamps = _series_csv(tmp_path / "in" / "realX" / "good.csv", values, 5)
-    (tmp_path / "in" / "realX" / "backwards.csv").write_text(
-        "timestamp,value\n2026-01-01 01:00:00,1\n2026-01-01 00:00:00,2\n"
+    (tmp_path / "in" / "realX" / "bad.csv").write_text(
+        "timestamp,value\n2026-01-01 01:00:00,1\n2026-01-01 00:00:00,oops\n"
     )
     assert main(["detect", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 1
     out = pl.read_csv(tmp_path / "out" / "realX" / "good.csv")
@@ -160,11 +160,11 @@ def test_detect_scores_each_csv_and_reports_a_bad_one(tmp_path: Path, capsys):
         == 1
     )
     assert set(alerts["signal"]) <= set(SIGNALS)
-    assert not (tmp_path / "out" / "realX" / "backwards.csv").exists()
+    assert not (tmp_path / "out" / "realX" / "bad.csv").exists()
     captured = capsys.readouterr()
     assert f"good.csv: {alerts.height} alert(s) in 1,500 rows" in captured.err
-    backwards = captured.err.index("backwards.csv\n")
-    assert "error: line 3: timestamp '2026-01-01 00:00:00' is before" in captured.err[backwards:]
+    bad = captured.err.index("bad.csv\n")
+    assert "error: line 3: value 'oops' is not a finite number" in captured.err[bad:]
     assert "1 of 2 file(s) written" in captured.out
     # one file by name: its output keeps the name
     alone = tmp_path / "in" / "realX" / "good.csv"
@@ -183,6 +183,54 @@ def test_detect_scores_each_csv_and_reports_a_bad_one(tmp_path: Path, capsys):
     assert main(["detect", "--input", str(tmp_path / "short.csv"), "--output", str(tmp_path)]) == 1
     assert "would overwrite its input" in capsys.readouterr().err
     assert (tmp_path / "short.csv").read_text() == before
+
+
+def test_detect_scores_rows_that_step_back_where_they_arrive(tmp_path: Path, capsys):
+    """A real export repeats an hour of rows: one output row per input row, in file order,
+    and a warning names the lines; nothing is refused for order."""
+    rng = np.random.default_rng(5)
+    values = 50 + rng.normal(0, 1, 400)
+    stamps = _series_csv(tmp_path / "in.csv", values, 60)
+    repeated = [*stamps[:300], *stamps[288:300], *stamps[300:]]  # hour 288-299 again
+    again = np.concatenate([values[:300], values[288:300], values[300:]])
+    pl.DataFrame({"timestamp": repeated, "value": again}).write_csv(tmp_path / "in.csv")
+    args = ["detect", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o")]
+    assert main(args) == 0
+    out = pl.read_csv(tmp_path / "o" / "in.csv")
+    assert out["timestamp"].to_list() == repeated
+    assert "timestamp steps back on line(s) 302; scored in the order" in capsys.readouterr().err
+
+
+def test_detect_group_folder_scores_a_machines_metrics_together(tmp_path: Path, capsys):
+    """One folder per machine, one CSV per metric: a surge on three metrics at once is one
+    incident and alerts on each; a passing blip on one metric alone is no incident."""
+    rng = np.random.default_rng(6)
+    t = np.arange(1500)
+    daily = 30 * np.sin(2 * np.pi * t / 288)
+    machine = tmp_path / "in" / "machine-1"
+    for k, name in enumerate(("cpu", "memory", "net", "disk")):
+        values = 100 + daily * (k + 1) / 2 + rng.normal(0, 2, t.size)
+        if name in ("cpu", "memory", "net"):
+            values[1300:1330] += 400  # the machine's incident: lasts, on three metrics
+        _series_csv(machine / f"{name}.csv", values, 5)
+    args = ["detect", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]
+    assert main([*args, "--group", "folder"]) == 0
+    outputs = {
+        n: pl.read_csv(tmp_path / "out" / "machine-1" / f"{n}.csv")
+        for n in ("cpu", "memory", "net", "disk")
+    }
+    assert all(o.height == 1500 for o in outputs.values())
+    for name in ("cpu", "memory", "net"):
+        hits = np.flatnonzero(outputs[name]["is_anomaly"].to_numpy())
+        assert any(1300 <= h < 1330 for h in hits), name
+    err = capsys.readouterr().err
+    assert "[1/1] machine-1: 4 metric file(s)" in err and "incident(s)" in err
+    # the grouped decision keeps no alert the files alone did not raise
+    assert main(args) == 0
+    for name, grouped in outputs.items():
+        alone = pl.read_csv(tmp_path / "out" / "machine-1" / f"{name}.csv")
+        assert (grouped["is_anomaly"] <= alone["is_anomaly"]).all(), name
+        assert grouped["anomaly_score"].equals(alone["anomaly_score"])
 
 
 def test_forecast_writes_every_row_naive_until_the_first_model(tmp_path: Path, capsys):

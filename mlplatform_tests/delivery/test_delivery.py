@@ -28,6 +28,8 @@ def _incidents(hours: list[int], score: float = 0.995) -> pl.DataFrame:
             "value": 97.5,
             "anomaly_score": score,
             "signal": "residual",
+            "elevated_hours": 2,
+            "seen_hours": 6,
         }
     )
     groups = alerts.select("resource_id", service=pl.lit("EC2"), region=pl.lit("eu-west-1"))

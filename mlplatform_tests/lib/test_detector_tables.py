@@ -14,11 +14,13 @@ from mlplatform.lib.models import detector
 from mlplatform.lib.models.detector import DetectorSettings
 from mlplatform.lib.models.detector_tables import (
     ALERT_COLUMNS,
+    PERSISTENCE_ROWS,
     alerts_by_day,
     fit_table,
     history_days,
     metrics_of,
     observations,
+    persistence,
     table_error,
 )
 from mlplatform.lib.monitoring.performance import label_recall
@@ -65,7 +67,19 @@ def test_alerts_find_labelled_anomalies_on_every_kind_of_metric(hourly, booster)
     memory_alerts = table.filter(pl.col("metric") == "memory_utilization")
     assert leaks.height and label_recall(memory_alerts, leaks)["recall"] > 0
     assert table.height < 0.01 * sum(scored.values())
-    assert set(table["signal"]) <= {"surprise", "novelty", "beyond_range"}
+    assert set(table["signal"]) <= set(detector.SIGNALS)
+    # how long each excursion lasted, of the hours that had landed
+    assert (table["seen_hours"].is_between(1, PERSISTENCE_ROWS)).all()
+    assert (table["elevated_hours"].is_between(1, table["seen_hours"])).all()
+
+
+def test_persistence_counts_the_elevated_hours_ahead_of_each_row():
+    score = np.array([0.0, 0.7, 0.2, 0.6, 0.55, 0.0, 0.0, 0.0, 0.9])
+    found = persistence(score)
+    # row 1: of rows 1-6, rows 1, 3 and 4 reach 0.5; row 8: the last, alone and elevated
+    assert found["elevated_hours"].to_list()[1] == 3
+    assert found["seen_hours"].to_list() == [6, 6, 6, 6, 5, 4, 3, 2, 1]
+    assert found["elevated_hours"].to_list()[-1] == 1
 
 
 def test_a_cpu_only_anomaly_raises_a_cpu_alert(hourly, booster):
@@ -176,7 +190,12 @@ def test_alert_volume_benchmark_counts_a_quiet_fleets_alerts_day_by_day(capsys):
     days = [line.split() for line in lines if line[:4] == "2026"]
     assert len(days) == 9
     assert [int(d[2]) for d in days[:5]] == [0] * 5  # 120 hourly rows of warm-up
-    header = lines.index("min_score  alerts  labelled anomalies found  alerts inside one")
-    sent = [int(line.split()[1]) for line in lines[header + 1 :]]
-    assert len(sent) == len(MIN_SCORES)
-    assert sent[0] > 0 and sent == sorted(sent, reverse=True)
+    for header in (
+        "min_score  alerts  labelled anomalies found  alerts inside one",
+        "min_score  incidents  events reached  incidents touching one",
+    ):
+        start = lines.index(header) + 1
+        sent = [int(line.split()[1]) for line in lines[start : start + len(MIN_SCORES)]]
+        assert sent[0] > 0 and sent == sorted(sent, reverse=True), header
+    assert any(line.startswith("false incidents over all 9 days") for line in lines)
+    assert any(line.startswith("events reaching an incident: ") for line in lines)

@@ -3,7 +3,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlplatform.lib.ingest.series_csv import SeriesFileError, read_series, timestamp_text
+from mlplatform.lib.ingest.series_csv import (
+    SeriesFileError,
+    describe_lines,
+    read_series,
+    steps_back,
+    timestamp_text,
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -55,17 +61,26 @@ def test_reads_a_nab_file_with_its_clock_quirks(tmp_path: Path):
         ),
         ("timestamp,value\n2026-01-01 00:00:00,nan\n", "line 2: value 'nan' is not a finite"),
         ("timestamp,value\n2026-01-01 00:00:00,inf\n", "line 2: value 'inf' is not a finite"),
-        (
-            "timestamp,value\n2026-01-01 01:00:00,1\n2026-01-01 02:00:00,2\n"
-            "2026-01-01 00:30:00,3\n",
-            "line 4: timestamp '2026-01-01 00:30:00' is before the one above it",
-        ),
     ],
 )
 def test_refuses_what_a_causal_model_cannot_read(tmp_path: Path, text: str, message: str):
     with pytest.raises(SeriesFileError) as raised:
         read_series(write(tmp_path, text))
     assert message in str(raised.value)
+
+
+def test_rows_that_step_back_are_kept_in_arrival_order_and_named(tmp_path: Path):
+    """An export that repeats an hour of rows, as real ones do: every row is read where it
+    stands (one output row per input row), and the lines that step back are named."""
+    text = (
+        "timestamp,value\n2026-01-01 01:00:00,1\n2026-01-01 02:00:00,2\n"
+        "2026-01-01 01:00:00,3\n2026-01-01 02:00:00,4\n2026-01-01 04:00:00,5\n"
+        "2026-01-01 00:30:00,6\n"
+    )
+    timestamps, values = read_series(write(tmp_path, text))
+    assert values.tolist() == [1, 2, 3, 4, 5, 6]
+    assert steps_back(timestamps) == [4, 7]
+    assert describe_lines(list(range(2, 12))) == "2, 3, 4, 5, 6 and 5 more"
 
 
 def test_timestamps_are_written_back_in_the_form_they_were_read(tmp_path: Path):

@@ -53,6 +53,23 @@ def test_detector_is_causal():
     assert full[:k].max() < 0.5 <= altered[k]
 
 
+def test_a_stuck_metric_alerts_once_and_a_series_that_often_repeats_does_not():
+    values, ts = seasonal_series()
+    stuck = values.copy()
+    stuck[1200:1230] = stuck[1199]  # the agent hangs: its last reading, 15 hours long
+    scored = score_causally(stuck, ts, FAST_DETECTOR)
+    assert not score_causally(values, ts, FAST_DETECTOR).is_anomaly[1100:].any()
+    fired = np.flatnonzero(scored.is_anomaly[1100:]) + 1100
+    rows = FAST_DETECTOR.flat_rows(48)  # 4 hours of half-hourly rows
+    assert fired.tolist() == [1199 + rows - 1]  # once the run is 4 hours long, then suppressed
+    assert scored.signal[fired[0]] == "flatline"
+    # a count of rare events: zeros for hours at a time is its normal, not a stuck metric
+    rng = np.random.default_rng(3)
+    sparse = np.where(rng.random(values.size) < 0.1, rng.poisson(5, values.size), 0.0)
+    quiet = score_causally(sparse.astype(float), ts, FAST_DETECTOR)
+    assert "flatline" not in set(quiet.signal[quiet.is_anomaly])
+
+
 def test_detector_alerts_do_not_move_with_last_place_changes():
     """Machines differ in the last bits of a rolling spread or a logarithm. A sparse series
     (mostly zeros, as disk writes or key rotations are) turned such differences into other

@@ -1,10 +1,12 @@
 """One `timestamp,value` CSV (NAB's layout), as `mlplatform detect` and `forecast` read it.
 
-Both commands are causal: row i is scored or forecast from the rows before it in the file. So
-a file must be in time order; one that goes back in time is refused with the line to fix,
-never sorted silently. Rows that share a timestamp are kept, in file order: real exports have
-them (NAB's `ec2_request_latency_system_failure` repeats 03:00 twelve times where its clock
-skipped the daylight-saving hour), and each is an observation.
+Both commands are causal: row i is scored or forecast from the rows before it in the file, in
+the order the rows arrive, as a streaming detector would see them. Real exports repeat,
+reorder and skip rows, so nothing is refused for order: a row whose timestamp steps back is
+scored where it stands and `steps_back` names its line for a warning; it is never sorted
+silently. Rows that share a timestamp are kept, in file order (NAB's
+`ec2_request_latency_system_failure` repeats 03:00 twelve times where its clock skipped the
+daylight-saving hour), and each is an observation. A gap is a gap: nothing is filled in.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ COLUMNS = ("timestamp", "value")
 
 
 class SeriesFileError(ValueError):
-    """A CSV that cannot be read as one time-ordered series; the message names the line."""
+    """A CSV that cannot be read as one series; the message names the line."""
 
 
 def _first_line(mask: pl.Series) -> int:
@@ -39,8 +41,8 @@ def read_series(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(timestamps as UTC `datetime64[us]`, values as float64) of a `timestamp,value` CSV.
 
     Timestamps are ISO 8601; ones with an offset are converted to UTC, ones without are read
-    as UTC. Raises `SeriesFileError` for missing columns, no rows, an unreadable timestamp, a
-    value that is not a finite number, or a timestamp before the one above it.
+    as UTC. Raises `SeriesFileError` for missing columns, no rows, an unreadable timestamp or
+    a value that is not a finite number. Rows stay in file order (see `steps_back`).
     """
     try:
         frame = pl.read_csv(path, infer_schema=False)
@@ -66,15 +68,20 @@ def read_series(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not_finite.any():
         line = _first_line(not_finite)
         raise _problem(line, "value", frame["value"][line - 2], "a finite number")
-    out_of_order = (parsed["ts"].diff() < timedelta(0)).fill_null(False)
-    if out_of_order.any():
-        line = _first_line(out_of_order)
-        raise SeriesFileError(
-            f"line {line}: timestamp {frame['timestamp'][line - 2]!r} is before the one above "
-            "it (the rows must be in time order)"
-        )
     timestamps = parsed["ts"].dt.replace_time_zone(None).to_numpy()
     return timestamps, parsed["number"].to_numpy()
+
+
+def steps_back(timestamps: np.ndarray) -> list[int]:
+    """The file lines (header = 1) whose timestamp is before the one on the line above."""
+    back = pl.Series(timestamps.astype("datetime64[us]")).diff() < timedelta(0)
+    return [int(i) + 2 for i in back.fill_null(False).arg_true()]
+
+
+def describe_lines(lines: list[int], shown: int = 5) -> str:
+    """`12, 40, 41 and 9 more` for a warning."""
+    listed = ", ".join(str(n) for n in lines[:shown])
+    return listed + (f" and {len(lines) - shown} more" if len(lines) > shown else "")
 
 
 def timestamp_text(timestamps: np.ndarray) -> pl.Series:

@@ -38,11 +38,13 @@ ANOMALY_KINDS = ("spike", "level_shift", "slow_leak")
 # With `more_anomaly_kinds`, also (drawn apart, so the kinds above stay what they were):
 #   deploy_shift    a release makes one resource's requests costlier: CPU per request and
 #                   memory up for 12-48 hours, traffic unchanged
-#   stuck_metric    one metric of one resource reports the same value for 4-16 hours
+#   stuck_metric    one metric of one resource reports the same value for 4-16 hours (not
+#                   network: clean sums its in and out into network_io, which a stuck half
+#                   would not hold flat)
 #   service_outage  every resource of one service in one region loses most of its traffic
 #                   for 1-4 hours (one label per resource)
 MORE_ANOMALY_KINDS = ("deploy_shift", "stuck_metric", "service_outage")
-STUCK_METRICS = ("cpu_utilization", "memory_utilization", "network_out", "request_count")
+STUCK_METRICS = ("cpu_utilization", "memory_utilization", "request_count")
 # What changes from `drift_start` on, on the 40 % of resources it affects:
 #   mix     more load, a later daily peak and heavier requests (a traffic-mix change)
 #   level   more load only (1.5x), same daily shape
@@ -292,13 +294,11 @@ def simulate_day(
         typical = {
             "cpu_utilization": 3.0 + 90.0 * load[:, 0],
             "memory_utilization": memory_base[:, 0] + 0.15 * (3.0 + 90.0 * load[:, 0]),
-            "network_out": 0.65 * (typical_rps * seconds * bpr[:, 0] + 3e5),
             "request_count": np.round(typical_rps * seconds),
         }
         frozen = {
             "cpu_utilization": cpu,
             "memory_utilization": memory,
-            "network_out": outbound,
             "request_count": requests,
         }
         _stuck(events, index, times, frozen, typical)

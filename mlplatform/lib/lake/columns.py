@@ -123,7 +123,11 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "model_version": "The detector that scored the row: the anomaly_detector champion "
         "(anomaly_detector/1).",
         "signal": "What fired: surprise (the one-step model's errors), novelty (a shape unlike "
-        "any recent one) or beyond_range (outside every recent value).",
+        "any recent one), beyond_range (outside every recent value) or flatline (one value "
+        "repeated longer than any recent run of one value).",
+        "elevated_hours": "Of this hour and the 5 after it that had landed, how many scored 0.5 "
+        "or more: how long the excursion lasted (noise lasts one hour).",
+        "seen_hours": "Of this hour and the 5 after it, how many had landed when it was scored.",
     },
     "serving.anomaly_incidents": {
         "incident_id": "Stable id of the incident: its scope, where and first hour, hashed.",

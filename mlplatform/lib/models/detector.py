@@ -1,11 +1,13 @@
 """The platform's anomaly detector: causal, per series, for any metric at any resolution.
 
-Three label-free signals:
+Four label-free signals:
 - surprise: a LightGBM one-step forecaster's normalised residuals; how far the mean of the
   last few stands above their past mean, in standard errors (HTM's "anomaly likelihood" idea);
 - novelty: how far the last `shape_length` values are from the most similar earlier shape,
   against the largest such distance of the recent past (`novelty.py`);
-- range: a value beyond every value of the recent past.
+- range: a value beyond every value of the recent past;
+- flatline: the same value repeated for longer than any run of one value in the recent past
+  (at least `flat_hours`): a metric stuck at its last reading, as a hung agent reports it.
 
 Each signal divided by its threshold is a ratio; the score is half the largest ratio, capped
 at 1, so 0.5 means "one signal reached its threshold", and the alert names that signal.
@@ -38,7 +40,7 @@ from mlplatform.lib.models.training import (
     subsample_indices,
 )
 
-SIGNALS = ("surprise", "novelty", "beyond_range")
+SIGNALS = ("surprise", "novelty", "beyond_range", "flatline")
 PREDICT_BATCH_ROWS = 200_000  # rows of many series predicted at once (~20 MB of features)
 FEATURES = (
     *(f"lag_{k}" for k in range(2, 7)),
@@ -86,6 +88,8 @@ class DetectorSettings:
     range_history: int = 2000  # rows whose range a value must leave
     range_tolerance: float = 0.05  # beyond the range by 5 % of its width (HTM's NAB setting)
     suppress_hours: float = 8.0  # an alert silences the next ones of its burst this long
+    flat_hours: float = 4.0  # a repeated value alerts from this long, and from 3 times the
+    flat_factor: float = 3.0  # longest run of one value in the last `range_history` rows
     rounds: int = 80
     training_rows: int = 500_000  # fit() subsamples the pooled rows to this many
     threads: int = DEFAULT_THREADS
@@ -98,6 +102,9 @@ class DetectorSettings:
 
     def suppress_rows(self, period: int) -> int:
         return max(1, round(self.suppress_hours * period / 24))
+
+    def flat_rows(self, period: int) -> int:
+        return max(3, round(self.flat_hours * period / 24))
 
 
 @dataclass(frozen=True)
@@ -265,15 +272,36 @@ def beyond_range(values: np.ndarray, settings: DetectorSettings) -> np.ndarray:
     return np.nan_to_num(np.where(beyond, 1.0 + excess, 0.0))
 
 
+def flatline(values: np.ndarray, settings: DetectorSettings, period: int) -> np.ndarray:
+    """How many times the current run of one repeated value is as long as it may be: the
+    longer of `flat_rows` and `flat_factor` times the longest run that ended in the last
+    `range_history` rows before it. 1 and more is a stuck metric; a series that often
+    repeats values (counts of rare events, a quantised gauge) sets a high bar for itself."""
+    v = pl.Series(values.astype(np.float64))
+    run_id = (v != v.shift(1)).fill_null(True).cum_sum()
+    run = (pl.int_range(pl.len()).over(run_id) + 1).alias("run")
+    length = pl.DataFrame({"run_id": run_id}).select(run)["run"].to_numpy()
+    longest = pl.Series(length).rolling_max(settings.range_history, min_samples=1).to_numpy()
+    before = np.arange(length.size) - length  # the last row before the current run
+    past = np.where(before >= 0, longest[np.maximum(before, 0)], 0)
+    allowed = np.maximum(settings.flat_rows(period), settings.flat_factor * past)
+    return length / allowed
+
+
 def signals(
-    values: np.ndarray, e: np.ndarray, settings: DetectorSettings, valid_from: int = 0
+    values: np.ndarray,
+    e: np.ndarray,
+    settings: DetectorSettings,
+    valid_from: int = 0,
+    period: int = 24,
 ) -> dict[str, np.ndarray]:
-    """The three signals of every row from `valid_from` on, before thresholds, from the
+    """The four signals of every row from `valid_from` on, before thresholds, from the
     values and residuals."""
     return {
         "surprise": surprise(e, settings),
         "novelty": novelty(values, settings, valid_from),
         "beyond_range": beyond_range(values, settings),
+        "flatline": flatline(values, settings, period),
     }
 
 
@@ -285,6 +313,7 @@ def combine(signal: dict[str, np.ndarray], settings: DetectorSettings, period: i
             signal["surprise"] / settings.surprise_threshold,
             signal["novelty"] / settings.novelty_threshold,
             signal["beyond_range"],
+            signal["flatline"],
         ]
     )
     score = np.clip(ratios.max(axis=0) / 2, 0.0, 1.0)
@@ -318,7 +347,7 @@ def score(
     valid_from = max(0, first_wanted - settings.suppress_rows(period))
     if e is None:
         e = residuals(values, timestamps, booster, settings.threads)
-    return combine(signals(values, e, settings, valid_from), settings, period)
+    return combine(signals(values, e, settings, valid_from, period), settings, period)
 
 
 def causal_residuals(
@@ -345,4 +374,5 @@ def score_causally(
     """One series with no registered model (`mlplatform detect`): row i uses rows <= i only."""
     settings = settings or DetectorSettings()
     e = causal_residuals(values, timestamps, settings)
-    return combine(signals(values, e, settings), settings, rows_per_day(timestamps))
+    period = rows_per_day(timestamps)
+    return combine(signals(values, e, settings, 0, period), settings, period)

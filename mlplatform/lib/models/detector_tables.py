@@ -23,7 +23,14 @@ ALERT_COLUMNS = {
     "value": pl.Float64,
     "anomaly_score": pl.Float64,
     "signal": pl.String,
+    "elevated_hours": pl.Int64,
+    "seen_hours": pl.Int64,
 }
+# How long an excursion lasted, read by the incidents: of the alert's hour and the ones after
+# it (PERSISTENCE_ROWS in all), how many have landed (seen_hours) and how many of those scored
+# ELEVATED_SCORE or more (elevated_hours). Noise is one hour; a stuck metric or a surge stays.
+PERSISTENCE_ROWS = 6
+ELEVATED_SCORE = 0.5  # an alert's level: below it, novelty's ordinary days reach 0.4
 
 
 def history_days(settings: DetectorSettings) -> int:
@@ -88,6 +95,17 @@ def table_error(booster, observed: pl.DataFrame, settings: DetectorSettings) -> 
     )
 
 
+def persistence(score: np.ndarray) -> dict[str, pl.Series]:
+    """elevated_hours and seen_hours of every row of one series (see ALERT_COLUMNS)."""
+    ahead = pl.Series((score >= ELEVATED_SCORE).astype(np.int64)).reverse()
+    seen = pl.Series(np.ones(score.size, dtype=np.int64)).reverse()
+    window = {"window_size": PERSISTENCE_ROWS, "min_samples": 1}
+    return {
+        "elevated_hours": ahead.rolling_sum(**window).reverse(),
+        "seen_hours": seen.rolling_sum(**window).reverse(),
+    }
+
+
 def alerts_by_day(
     observed: pl.DataFrame, days: list[date], booster, settings: DetectorSettings
 ) -> tuple[dict[date, pl.DataFrame], dict[date, int]]:
@@ -109,6 +127,7 @@ def alerts_by_day(
                 anomaly_score=pl.Series(result.score),
                 signal=pl.Series(result.signal),
                 is_anomaly=pl.Series(result.is_anomaly),
+                **persistence(result.score),
             )
             .filter(pl.col("ts") >= first)
             .select(*ALERT_COLUMNS, "is_anomaly")

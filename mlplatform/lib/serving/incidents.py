@@ -35,6 +35,7 @@ from datetime import date, timedelta
 import polars as pl
 
 SEVERITIES = ("warning", "error", "critical")
+PERSISTENCE = ("elevated_hours", "seen_hours")  # serving/anomaly_alerts' record of how long
 UNKNOWN = "unknown"  # a resource whose service or region no source named
 # what an operator reads first comes first (the asset page's preview shows the leading columns)
 INCIDENT_COLUMNS: dict[str, pl.DataType] = {
@@ -59,15 +60,22 @@ INCIDENT_COLUMNS: dict[str, pl.DataType] = {
 @dataclass(frozen=True)
 class IncidentSettings:
     gap_hours: int = 2  # alerts this many hours apart or closer belong together
-    min_group_resources: int = 3  # resources of one service and region for a service incident
-    fleet_share: float = 0.25  # share of a group alerting in one hour that counts it moved
-    lone_min_score: float = 0.75  # a single series alone is an incident from this score
+    # resources of one service and region moving together make a service incident: at least
+    # this many, and at least `group_share` of the group
+    min_group_resources: int = 3
+    group_share: float = 0.2
+    # a resource's episode is an incident if one of its alerts scores `strong_score`, or
+    # stayed elevated `min_elevated_hours` (or every hour seen since, if fewer have landed)
+    strong_score: float = 0.9
+    min_elevated_hours: int = 2
 
     def __post_init__(self) -> None:
-        if self.gap_hours < 0 or self.min_group_resources < 2:
-            raise ValueError("gap_hours must be >= 0 and min_group_resources >= 2")
-        if not 0 < self.fleet_share <= 1 or not 0.5 <= self.lone_min_score <= 1:
-            raise ValueError("fleet_share must be in (0, 1] and lone_min_score in [0.5, 1]")
+        if self.gap_hours < 0 or self.min_group_resources < 2 or self.min_elevated_hours < 1:
+            raise ValueError(
+                "gap_hours must be >= 0, min_group_resources >= 2, min_elevated_hours >= 1"
+            )
+        if not 0 <= self.group_share <= 1 or not 0.5 <= self.strong_score <= 1:
+            raise ValueError("group_share must be in [0, 1] and strong_score in [0.5, 1]")
 
 
 def empty_incidents() -> pl.DataFrame:
@@ -92,23 +100,41 @@ def incidents(
 ) -> pl.DataFrame:
     """The incidents (INCIDENT_COLUMNS) of one day's `serving/anomaly_alerts` rows, given
     every resource's service and region (`resource_groups`): the whole fleet, not only the
-    resources that alerted, since the calendar rule needs its size."""
+    resources that alerted, since the service and calendar rules weigh group sizes."""
     settings = settings or IncidentSettings()
     if alerts.is_empty():
         return empty_incidents()
+    # alerts written before persistence was recorded: as if nothing after them had landed
+    unknown = [pl.lit(1, pl.Int64).alias(c) for c in PERSISTENCE if c not in alerts.columns]
     rows = (
-        alerts.join(groups, on="resource_id", how="left")
+        alerts.with_columns(unknown)
+        .join(groups, on="resource_id", how="left")
         .with_columns(
             pl.col("service", "region").fill_null(UNKNOWN),
             series=pl.concat_str("resource_id", pl.lit("/"), "metric"),
         )
         .sort("ts", "resource_id", "metric")
     )
-    calendar = _calendar_hours(rows, groups, settings)
-    found = [_fleet_incident(rows.filter(pl.col("ts") == hour)) for hour in calendar]
-    rows = rows.filter(~pl.col("ts").is_in(calendar))
-    for _, group in rows.group_by("service", "region", maintain_order=True):
-        found += _group_incidents(group, settings)
+    sizes = {(s, r): n for s, r, n in groups.group_by("service", "region").len().iter_rows()}
+    services: list[pl.DataFrame] = []
+    found: list[dict] = []
+    for (service, region), group in rows.group_by("service", "region", maintain_order=True):
+        wanted = max(
+            settings.min_group_resources,
+            math.ceil(settings.group_share * sizes.get((service, region), 0)),
+        )
+        for cluster in _clusters(group, settings.gap_hours):
+            if cluster["resource_id"].n_unique() >= wanted:
+                services.append(cluster)
+            else:
+                found += [
+                    _incident("resource", e)
+                    for e in _episodes(cluster, settings.gap_hours)
+                    if _qualifies(e, settings)
+                ]
+    calendar, services = _calendar(services, len(sizes), settings.gap_hours)
+    found += [_incident("service", c) for c in services]
+    found += [_fleet_incident(c) for c in calendar]
     if not found:
         return empty_incidents()
     return (
@@ -118,60 +144,55 @@ def incidents(
     )
 
 
-def _calendar_hours(rows: pl.DataFrame, groups: pl.DataFrame, settings: IncidentSettings) -> list:
-    """Hours in which most service/region groups (two or more) each had `fleet_share` of
-    their resources alerting: one group's outage with noise elsewhere is not the calendar."""
-    sizes = groups.group_by("service", "region").len("size")
-    if sizes.height < 2:
-        return []
-    moved = (
-        rows.group_by("ts", "service", "region")
-        .agg(alerting=pl.col("resource_id").n_unique())
-        .join(sizes, on=["service", "region"])
-        .filter(pl.col("alerting") >= settings.fleet_share * pl.col("size"))
-        .group_by("ts")
-        .len("groups")
-        .filter(pl.col("groups") >= max(2, math.ceil(sizes.height / 2)))
-    )
-    return sorted(moved["ts"].to_list())
+def _qualifies(episode: pl.DataFrame, settings: IncidentSettings) -> bool:
+    if episode["anomaly_score"].max() >= settings.strong_score:
+        return True
+    needed = episode["seen_hours"].clip(upper_bound=settings.min_elevated_hours)
+    return bool((episode["elevated_hours"] >= needed).any())
 
 
-def _episodes(group: pl.DataFrame, gap: int) -> list[pl.DataFrame]:
-    """Each resource's alerts split where `gap` hours or more pass without one."""
+def _episodes(rows: pl.DataFrame, gap: int) -> list[pl.DataFrame]:
+    """Each resource's alerts split where more than `gap` hours pass without one."""
     out = []
-    for _, of_resource in group.group_by("resource_id", maintain_order=True):
-        hours = of_resource["ts"]
-        breaks = (hours.diff().dt.total_hours().fill_null(0) > gap).cum_sum()
+    for _, of_resource in rows.sort("ts").group_by("resource_id", maintain_order=True):
+        breaks = (of_resource["ts"].diff().dt.total_hours().fill_null(0) > gap).cum_sum()
         out += [part for _, part in of_resource.with_columns(_e=breaks).group_by("_e")]
     return [e.drop("_e").sort("ts") for e in out]
 
 
-def _group_incidents(group: pl.DataFrame, settings: IncidentSettings) -> list[dict]:
-    """Incidents of one service and region: overlapping episodes of enough resources make one
-    service incident; the rest are resource incidents, if strong enough alone."""
-    episodes = sorted(_episodes(group, settings.gap_hours), key=lambda e: e["ts"].min())
-    clusters: list[list[pl.DataFrame]] = []
+def _clusters(group: pl.DataFrame, gap: int) -> list[pl.DataFrame]:
+    """The episodes of one service and region, merged where their hours overlap or lie no
+    more than `gap` hours apart."""
+    return [pl.concat(c) for c in _merge_in_time(_episodes(group, gap), gap)]
+
+
+def _merge_in_time(parts: list[pl.DataFrame], gap: int) -> list[list[pl.DataFrame]]:
+    merged: list[list[pl.DataFrame]] = []
     end = None
-    for episode in episodes:
-        start = episode["ts"].min()
-        if clusters and start - end <= timedelta(hours=settings.gap_hours):
-            clusters[-1].append(episode)
-            end = max(end, episode["ts"].max())
+    for part in sorted(parts, key=lambda p: p["ts"].min()):
+        if merged and part["ts"].min() - end <= timedelta(hours=gap):
+            merged[-1].append(part)
+            end = max(end, part["ts"].max())
         else:
-            clusters.append([episode])
-            end = episode["ts"].max()
-    found = []
-    for cluster in clusters:
-        resources = {r for e in cluster for r in e["resource_id"]}
-        if len(resources) >= settings.min_group_resources:
-            found.append(_incident("service", pl.concat(cluster)))
-            continue
-        for episode in cluster:
-            lone = episode["series"].n_unique() == 1
-            if lone and episode["anomaly_score"].max() < settings.lone_min_score:
-                continue
-            found.append(_incident("resource", episode))
-    return found
+            merged.append([part])
+            end = part["ts"].max()
+    return merged
+
+
+def _calendar(
+    services: list[pl.DataFrame], all_groups: int, gap: int
+) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+    """Service clusters of most groups (two or more) at the same hours are the fleet moving
+    together, one calendar incident; the others stay service incidents."""
+    wanted = max(2, math.ceil(all_groups / 2))
+    calendar, kept = [], []
+    for together in _merge_in_time(services, gap):
+        groups = {(c["service"][0], c["region"][0]) for c in together}
+        if all_groups >= 2 and len(groups) >= wanted:
+            calendar.append(pl.concat(together))
+        else:
+            kept += together
+    return calendar, kept
 
 
 def _fleet_incident(rows: pl.DataFrame) -> dict:
