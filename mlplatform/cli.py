@@ -44,6 +44,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     config = SimulationConfig(
         resources=args.resources,
         seed=args.seed,
+        anomaly_rate=args.anomaly_rate,
+        more_anomaly_kinds=args.every_anomaly_kind,
         drift_start=args.drift_start,
         drift_kind=getattr(args, "drift_kind", "mix"),
     )
@@ -423,6 +425,31 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
+def _simulation_options(parser: argparse.ArgumentParser) -> None:
+    """What the simulator makes, for `simulate` and for what `seed` and `demo` seed."""
+    parser.add_argument("--resources", type=_positive, default=200, help="resources to simulate")
+    parser.add_argument("--seed", type=int, default=7, help="simulator seed")
+    parser.add_argument(
+        "--anomaly-rate",
+        type=_share,
+        default=0.02,
+        help="chance a resource has an anomaly starting on a day (default 0.02)",
+    )
+    parser.add_argument(
+        "--every-anomaly-kind",
+        action="store_true",
+        help="deploy shifts, stuck metrics and service outages too, not only spikes, level "
+        "shifts and memory leaks",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mlplatform.lib.ingest.simulator import DRIFT_KINDS
 
@@ -432,8 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="write simulated landing files and labels")
     sim.add_argument("--start", type=_date, required=True, help="first day, YYYY-MM-DD")
     sim.add_argument("--days", type=_positive, required=True)
-    sim.add_argument("--resources", type=_positive, default=200)
-    sim.add_argument("--seed", type=int, default=7)
+    _simulation_options(sim)
     sim.add_argument("--drift-start", type=_date, default=None, help="a drift begins on this day")
     sim.add_argument(
         "--drift-kind",
@@ -449,8 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed", help="simulate recent days if the landing zone is empty")
     seed.add_argument("--days", type=_positive, default=14)
-    seed.add_argument("--resources", type=_positive, default=200)
-    seed.add_argument("--seed", type=int, default=7)
+    _simulation_options(seed)
     seed.set_defaults(run=cmd_seed)
 
     demo = sub.add_parser(
@@ -462,8 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
         "shown), stop it, and summarise what was built and where to look. `make demo` runs it.",
     )
     demo.add_argument("--days", type=_positive, default=14, help="days to seed if empty")
-    demo.add_argument("--resources", type=_positive, default=200, help="resources to seed")
-    demo.add_argument("--seed", type=int, default=7, help="simulator seed")
+    _simulation_options(demo)
     demo.add_argument(
         "--timeout", type=_positive, default=1800, help="seconds to wait for the build"
     )

@@ -1,8 +1,11 @@
 """The platform runs itself: `mlplatform demo` seeds a temporary deployment and runs the real
 Dagster daemon, as `make run`'s `dagster dev` does, nobody clicking, until every layer is built
 for the seeded days, a stop in the middle of a run included; then `dagster dev` serves the UI
-over what was built."""
+over what was built. An operator config sends alerts to a Slack and a webhook channel on a
+local receiver, with the default checks: every incident reaches each channel once, the
+delivery sensor never fails a tick, and no secret reaches a log."""
 
+import json
 import os
 import signal
 import socket
@@ -18,10 +21,13 @@ import duckdb
 import polars as pl
 import pytest
 
+from mlplatform.automation.delivery import LEDGER
 from mlplatform.demo import describe_run, heartbeat_age, stop_daemon
+from mlplatform.lib.delivery.notices import incident_notices
 from mlplatform.lib.models.promotion import naive_fallback
 from mlplatform.lib.models.registry import CHAMPION, Registry
 from mlplatform.lib.monitoring.coverage import DAILY_TABLES
+from mlplatform_tests.receivers import HttpReceiver
 from mlplatform_tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +35,67 @@ BIN = Path(sys.executable).parent
 # drift compares week-over-week ratios: the ninth day is the first with a reference
 SEED_DAYS, RESOURCES = 9, 10
 DEADLINE_SECONDS = 15 * 60
+SECRET = "T0KEN-IN-THE-SLACK-PATH"
+UI = "http://127.0.0.1:3000"
+SURGE_HOURS = range(10, 13)  # the last day's incident, landed by the test
+
+
+def _land_a_surge(data: Path, day: str) -> str:
+    """One resource's traffic, CPU and network jump for three hours on `day`, as the landing
+    file has it: an incident the platform must find and deliver. Returns the resource."""
+    path = data / "landing" / "metrics" / day / "simulated.parquet"
+    metrics = pl.read_parquet(path)
+    resource = metrics["resource_id"].min()
+    inside = (pl.col("resource_id") == resource) & pl.col("timestamp").dt.hour().is_in(
+        list(SURGE_HOURS)
+    )
+    surged = (
+        pl.when(inside & (pl.col("metric_name") == "cpu_utilization"))
+        .then(99.0)
+        .when(inside & pl.col("metric_name").is_in(["request_count", "network_out", "network_in"]))
+        .then(pl.col("value") * 8)
+        .otherwise(pl.col("value"))
+    )
+    metrics.with_columns(value=surged).write_parquet(path)
+    return resource
+
+
+def _operations(tmp_path: Path, receiver: HttpReceiver) -> tuple[Path, dict[str, str]]:
+    """Alerts to Slack and a webhook on the local receiver; defaults for everything else."""
+    config = tmp_path / "operations.yaml"
+    config.write_text(
+        "alerts:\n"
+        f"  ui_url: {UI}\n"
+        "  channels:\n"
+        "    - kind: slack\n"
+        "      webhook_url_env: E2E_SLACK_URL\n"
+        "    - kind: webhook\n"
+        "      url_env: E2E_EVENTS_URL\n"
+    )
+    return config, {
+        "E2E_SLACK_URL": f"{receiver.url}/services/T0/B0/{SECRET}",
+        "E2E_EVENTS_URL": f"{receiver.url}/events",
+    }
+
+
+def _sent(data: Path) -> dict[str, set[str]]:
+    path = data / "reports" / "_state" / f"{LEDGER}.json"
+    if not path.exists():
+        return {}
+    return {c: set(keys) for c, keys in json.loads(path.read_text())["sent"].items()}
+
+
+def _sendable(data: Path, days: list[str]) -> dict[str, str]:
+    """notice key -> summary of every incident delivery's defaults send (48 hours of news)."""
+    since = datetime.now(UTC) - timedelta(hours=48)
+    folder = data / "lake" / "serving" / "anomaly_incidents"
+    return {
+        n.key: n.summary
+        for day in days
+        for n in incident_notices(
+            pl.read_parquet(folder / f"{day}.parquet"), day, UI, 0.0, "error", since
+        )
+    }
 
 
 def _free_port() -> int:
@@ -65,14 +132,20 @@ def _ui_answers(port: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.timeout(DEADLINE_SECONDS + 300)
 def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http_receiver: HttpReceiver
 ):
     home, data = tmp_path / "home", tmp_path / "data"
     home.mkdir()
     (home / "dagster.yaml").write_text(_instance_yaml(home))
-    env = {**os.environ, "DAGSTER_HOME": str(home), "MLPLATFORM_DATA_DIR": str(data)}
+    operations, secrets = _operations(tmp_path, http_receiver)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "MLPLATFORM_DATA_DIR": str(data), **secrets}
     env.pop("MLPLATFORM_PARTITIONS_START", None)  # the deployment starts where the seed starts
     env["MLPLATFORM_AUTOMATION_INTERVAL_SECONDS"] = "10"
+    env["MLPLATFORM_OPERATIONS_CONFIG"] = str(operations)
+    seed = [str(BIN / "mlplatform"), "seed", "--days", str(SEED_DAYS), "--resources"]
+    subprocess.run([*seed, str(RESOURCES)], cwd=REPO, env=env, check=True, capture_output=True)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    surged = _land_a_surge(data, yesterday.isoformat())
     demo = [str(BIN / "mlplatform"), "demo", "--days", str(SEED_DAYS), "--resources"]
     started = time.monotonic()
     # Ctrl-C as soon as the first run starts: the demo stops its daemon, and that run with it
@@ -97,6 +170,7 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     assert "interrupted: what was built stays" in said[-1], said[-1]
     progress = [line for line in said if " · runs: " in line]
     assert f"raw 0/{2 * SEED_DAYS}" in progress[0] and "models 0/3" in progress[0], progress[0]
+    assert "already has data; not seeding" in "".join(said)  # the test's own landing files
     # run again, it carries on: the daemon retries the run it cut short, automation the rest
     built = subprocess.run(
         [*demo, str(RESOURCES), "--timeout", str(DEADLINE_SECONDS)],
@@ -113,7 +187,6 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     assert built.returncode == 0, (
         f"after {elapsed:.0f} s: {built.stdout[-3000:]}\n{built.stderr[-3000:]}\nruns: {described}"
     )
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
     days = [(yesterday - timedelta(days=n)).isoformat() for n in range(SEED_DAYS - 1, -1, -1)]
     assert sorted(p.name for p in (data / "landing" / "metrics").iterdir()) == days
     lines = built.stdout.splitlines()
@@ -121,7 +194,7 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     assert header in lines
     # progress as it went, up to every layer and model
     progress = [line for line in lines if " · runs: " in line]
-    final = f"serving {4 * SEED_DAYS}/{4 * SEED_DAYS} · monitoring {2 * SEED_DAYS}/"
+    final = f"serving {5 * SEED_DAYS}/{5 * SEED_DAYS} · monitoring {2 * SEED_DAYS}/"
     assert final in progress[-1] and "models 3/3" in progress[-1], progress[-1]
     # the summary lists every daily table with each seeded day
     for table in DAILY_TABLES:
@@ -164,7 +237,13 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
             "SELECT schema_name || '.' || table_name || '.' || column_name FROM duckdb_columns() "
             "WHERE NOT internal AND comment IS NULL"
         ).fetchall()
-    assert views == (14,) and not undescribed, undescribed
+    assert views == (15,) and not undescribed, undescribed
+    # the landed surge is an incident on its resource, at its hours
+    incidents = pl.read_parquet(
+        data / "lake" / "serving" / "anomaly_incidents" / f"{days[-1]}.parquet"
+    )
+    surge = incidents.filter(pl.col("resources").list.contains(surged))
+    assert surge.height and surge["start"].dt.hour().min() in SURGE_HOURS, incidents
 
     # `make run` on what was built: the UI answers, and a demo will not start a second daemon
     # beside the one `dagster dev` runs
@@ -186,6 +265,56 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "a Dagster daemon is already running on this instance" in refused.stderr
         wait_for(lambda: _ui_answers(port), 240, "the UI")
+        sendable = _sendable(data, days)
+        assert any(surged in summary for summary in sendable.values()), sendable
+        wait_for(
+            lambda: all(set(sendable) <= _sent(data).get(c, set()) for c in ("slack", "webhook")),
+            240,
+            "every incident on both channels",
+        )
     finally:
         stop_daemon(process)  # the whole group: webserver, daemon, code server
         log.close()
+    _assert_delivered_once(http_receiver, sendable)
+    _assert_no_failed_tick_and_no_secret(home, monkeypatch, [tmp_path / "dagster-dev.log"])
+
+
+def _assert_delivered_once(receiver: HttpReceiver, sendable: dict[str, str]) -> None:
+    slack = [
+        line[2:]
+        for body in receiver.received()
+        if body["path"].startswith("/services/")
+        for line in body["text"].splitlines()
+        if line.startswith("- ")
+    ]
+    events = [
+        line
+        for body in receiver.received()
+        if body["path"] == "/events"
+        for line in body["payload"]["custom_details"]["notices"]
+    ]
+    for summary in sendable.values():
+        escaped = summary.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        assert slack.count(escaped) == 1 and events.count(summary) == 1, (summary, slack)
+
+
+def _assert_no_failed_tick_and_no_secret(
+    home: Path, monkeypatch: pytest.MonkeyPatch, logs: list[Path]
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        states = [s for s in instance.all_instigator_state() if s.name == "alert_delivery_sensor"]
+        ticks = [
+            tick
+            for state in states
+            for tick in instance.get_ticks(state.instigator_origin_id, state.selector_id)
+        ]
+    assert ticks and not [t.error for t in ticks if t.status.value == "FAILURE"]
+    texts = [p.read_text(errors="replace") for p in logs]
+    texts += [
+        p.read_text(errors="replace")
+        for p in (home / ".dagster").rglob("*")
+        if p.is_file() and p.suffix in {".log", ".err", ".out"}
+    ]
+    texts += [t.skip_reason or "" for t in ticks]
+    assert not [t for t in texts if SECRET in t]
