@@ -139,7 +139,7 @@ def incidents(
         return empty_incidents()
     return (
         pl.DataFrame(found, schema=INCIDENT_COLUMNS)
-        .sort(["severity_score", "start"], descending=[True, False])
+        .sort(["severity_score", "start", "incident_id"], descending=[True, False, False])
         .select(list(INCIDENT_COLUMNS))
     )
 
