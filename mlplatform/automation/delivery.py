@@ -25,7 +25,13 @@ from mlplatform.lib.delivery.channels import (
     send_webhook,
 )
 from mlplatform.lib.delivery.ledger import Ledger, Sender, deliver
-from mlplatform.lib.delivery.notices import Notice, check_notice, incident_notices, run_notice
+from mlplatform.lib.delivery.notices import (
+    Notice,
+    check_notice,
+    incident_key,
+    incident_notices,
+    run_notice,
+)
 from mlplatform.lib.operations_config import (
     AlertDelivery,
     EmailChannel,
@@ -108,8 +114,9 @@ def _incident_notices(
             continue
         budget = config.max_incidents_per_day
         if budget is not None:  # what earlier ticks sent of the day counts against it
-            sent = {f"incident:{i}" for i in incidents["incident_id"]} & ledger.keys()
-            incidents = incidents.filter(~pl.col("incident_id").is_in([k[9:] for k in sent]))
+            keys = ledger.keys()
+            sent = [i for i in incidents["incident_id"] if incident_key(i) in keys]
+            incidents = incidents.filter(~pl.col("incident_id").is_in(sent))
             budget = max(0, budget - len(sent))
         notices += incident_notices(
             incidents,

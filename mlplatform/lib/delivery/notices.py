@@ -48,6 +48,10 @@ def asset_link(ui_url: str, asset_path: str, partition: str | None = None) -> st
     return f"{link}?partition={quote(partition)}" if partition else link
 
 
+def incident_key(incident_id: str) -> str:
+    return f"incident:{incident_id}"
+
+
 def incident_notices(
     incidents: pl.DataFrame,
     partition: str,
@@ -71,7 +75,7 @@ def incident_notices(
         rows = rows.head(budget)
     return [
         Notice(
-            key=f"incident:{r['incident_id']}",
+            key=incident_key(r["incident_id"]),
             kind="incident",
             severity=r["severity"],
             summary=incident_summary(r),
