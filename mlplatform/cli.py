@@ -361,6 +361,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
     except duckdb.Error as exc:
         print(f"error: {exc}\ntables: {', '.join(sorted(tables)) or 'none yet'}", file=sys.stderr)
         return 2
+    if result is None:  # a statement without rows (SET, CREATE ...): nothing to print
+        return 0
     if args.csv:
         result.write_csv(sys.stdout)
     else:

@@ -109,6 +109,8 @@ def test_sql_queries_every_lake_table(tmp_path: Path, monkeypatch, capsys):
     assert capsys.readouterr().out.splitlines() == ["n,total", "5,4"]
     assert main(["sql", "SELECT * FROM clean.nothing"]) == 2
     assert "tables: clean.metrics_hourly" in capsys.readouterr().err
+    assert main(["sql", "SET threads = 1"]) == 0  # no rows to show, and no crash
+    assert capsys.readouterr().out == ""
 
 
 def test_seed_and_simulate_follow_an_explicit_partitions_start(tmp_path: Path, monkeypatch, capsys):

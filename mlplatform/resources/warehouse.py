@@ -14,6 +14,7 @@ import dagster as dg
 import duckdb
 
 from mlplatform.lib.lake.columns import comment_view, describe_column
+from mlplatform.lib.lake.identifiers import quoted
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -24,9 +25,9 @@ class Warehouse(dg.ConfigurableResource):
         return duckdb.connect(self.path, read_only=read_only)
 
     def view_sql(self, layer: str, name: str) -> str:
-        glob = f"{self.lake_root.rstrip('/')}/{layer}/{name}/*.parquet"
+        glob = f"{self.lake_root.rstrip('/')}/{layer}/{name}/*.parquet".replace("'", "''")
         return (
-            f'CREATE OR REPLACE VIEW "{layer}"."{name}" AS '
+            f"CREATE OR REPLACE VIEW {quoted(layer)}.{quoted(name)} AS "
             f"SELECT * FROM read_parquet('{glob}', union_by_name = true, filename = true)"
         )
 
@@ -53,7 +54,7 @@ class Warehouse(dg.ConfigurableResource):
                     return "exists"
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
                 with self.connect(read_only=False) as con:
-                    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
+                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted(layer)}")
                     con.execute(self.view_sql(layer, name))
                     comment_view(con, f"{layer}.{name}")
                 return "created"

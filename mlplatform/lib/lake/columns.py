@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from mlplatform.lib.lake.identifiers import quoted
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -222,7 +224,8 @@ def describe_column(table: str, column: str) -> str | None:
 def comment_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Put each described column's description on view `table` ("layer.name") of `con`."""
     layer, name = table.split(".", 1)
-    for column, *_ in con.execute(f'DESCRIBE "{layer}"."{name}"').fetchall():
+    view = f"{quoted(layer)}.{quoted(name)}"
+    for column, *_ in con.execute(f"DESCRIBE {view}").fetchall():
         if text := describe_column(table, column):
-            quoted = text.replace("'", "''")
-            con.execute(f'COMMENT ON COLUMN "{layer}"."{name}"."{column}" IS \'{quoted}\'')
+            literal = text.replace("'", "''")
+            con.execute(f"COMMENT ON COLUMN {view}.{quoted(column)} IS '{literal}'")
