@@ -4,6 +4,8 @@
 #   make demo   like make run without the UI: the daemon builds every layer, then a summary
 PYTHON ?= python3
 UV = $(PYTHON) -m uv
+# the uv that wrote uv.lock: a missing uv is installed at this version, not whatever is newest
+UV_VERSION = 0.13.10
 HOST ?= 127.0.0.1
 PORT ?= 3000
 export DAGSTER_HOME := $(CURDIR)
@@ -11,7 +13,7 @@ export DAGSTER_HOME := $(CURDIR)
 .PHONY: install install-dev run demo test lint benchmark clean
 
 uv:
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 
 install: uv
 	$(UV) sync --frozen --no-dev

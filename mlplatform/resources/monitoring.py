@@ -1,6 +1,8 @@
 """Monitoring thresholds, the retrain cooldown, and where reports are written."""
 
+import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,10 +81,19 @@ class Reports(dg.ConfigurableResource):
 
     @contextmanager
     def writing(self, kind: str, partition: str) -> Iterator[Path]:
-        """A local file to write the report to; on S3 it is uploaded once written."""
+        """A local file to write the report to. Locally it replaces the report only once
+        written, as the lake's files do: the UI's link never opens half a report, and a failed
+        write leaves the previous one. On S3 it is uploaded once written."""
         target = self.target(kind, partition)
         if self.s3 is None:
-            yield Path(target.path)
+            final = Path(target.path)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            partial = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+            try:
+                yield partial
+                os.replace(partial, final)
+            finally:
+                partial.unlink(missing_ok=True)
             return
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / target.name

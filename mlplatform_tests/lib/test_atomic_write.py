@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from mlplatform.resources.models import LakeReader
 
@@ -52,3 +53,19 @@ def test_process_killed_mid_write_keeps_the_previous_version(tmp_path: Path):
     assert reader.read("clean", "metrics_hourly", ["2026-01-01"])["v"].to_list() == [1, 2, 3]
     glob = pl.scan_parquet(str(target.parent / "*.parquet")).collect()  # the warehouse's glob
     assert glob["v"].to_list() == [1, 2, 3]
+
+
+def test_a_report_replaces_the_last_one_only_once_written(tmp_path: Path):
+    from mlplatform.resources.monitoring import Reports
+
+    reports = Reports(root=str(tmp_path))
+    with reports.writing("feature_drift", "2026-01-05") as html:
+        html.write_text("<html>first</html>")
+    target = tmp_path / "feature_drift" / "2026-01-05.html"
+    assert target.read_text() == "<html>first</html>"
+    with pytest.raises(RuntimeError), reports.writing("feature_drift", "2026-01-05") as html:
+        html.write_text("<html>half")
+        assert target.read_text() == "<html>first</html>"  # the UI's link: still whole
+        raise RuntimeError("Evidently failed mid-report")
+    assert target.read_text() == "<html>first</html>"
+    assert [p.name for p in target.parent.iterdir()] == ["2026-01-05.html"]  # no leftovers
