@@ -77,6 +77,15 @@ def operations_config() -> OperationsConfig | None:
     return load_operations_config(Path(text)) if text else None
 
 
+DEFAULT_MAX_LANDING_FILE_BYTES = 2 * 1024**3
+
+
+def max_landing_file_bytes() -> int:
+    """`MLPLATFORM_MAX_LANDING_FILE_BYTES` (2 GiB): a landing file larger than this is
+    quarantined by name, unread; the rest of its day still lands."""
+    return _positive_int("MLPLATFORM_MAX_LANDING_FILE_BYTES", DEFAULT_MAX_LANDING_FILE_BYTES)
+
+
 def _positive_int(name: str, default: int) -> int:
     text = os.environ.get(name)
     if not text:

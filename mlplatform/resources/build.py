@@ -12,7 +12,13 @@ from mlplatform.resources.landing import LandingZone
 from mlplatform.resources.models import LakeReader, ModelRegistry
 from mlplatform.resources.monitoring import MonitoringPolicy, Reports
 from mlplatform.resources.warehouse import Warehouse
-from mlplatform.settings import ScaleoutSettings, data_dir, deployment, scaleout_settings
+from mlplatform.settings import (
+    ScaleoutSettings,
+    data_dir,
+    deployment,
+    max_landing_file_bytes,
+    scaleout_settings,
+)
 
 
 def local_resources(root: Path) -> dict[str, Any]:
@@ -20,7 +26,7 @@ def local_resources(root: Path) -> dict[str, Any]:
     lake = root / "lake"
     warehouse = Warehouse(path=str(root / "warehouse.duckdb"), lake_root=str(lake))
     return {
-        "landing": LandingZone(root=str(root / "landing")),
+        "landing": LandingZone(root=str(root / "landing"), max_file_bytes=max_landing_file_bytes()),
         "lake": LakeIOManager(base_path=str(lake), warehouse=warehouse),
         "warehouse": warehouse,
         "lake_reader": LakeReader(base_path=str(lake)),
@@ -40,7 +46,9 @@ def scaleout_resources(settings: ScaleoutSettings) -> dict[str, Any]:
     s3 = S3Resource(endpoint_url=settings.s3_endpoint_url, region_name=settings.region)
     base = settings.s3_url
     return {
-        "landing": LandingZone(root=f"{base}/landing", s3=s3),
+        "landing": LandingZone(
+            root=f"{base}/landing", s3=s3, max_file_bytes=max_landing_file_bytes()
+        ),
         "lake": LakeIOManager(base_path=f"{base}/lake", s3=s3),
         "lake_reader": LakeReader(base_path=f"{base}/lake", s3=s3),
         "registry": ModelRegistry(

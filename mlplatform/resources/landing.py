@@ -9,6 +9,7 @@ import polars as pl
 from dagster_aws.s3 import S3Resource
 from upath import UPath
 
+from mlplatform.lib.ingest.landing import RefusedFile
 from mlplatform.resources.objectstore import (
     location,
     read_json,
@@ -16,6 +17,7 @@ from mlplatform.resources.objectstore import (
     write_json,
     write_parquet,
 )
+from mlplatform.settings import DEFAULT_MAX_LANDING_FILE_BYTES
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class LandingFile:
     name: str  # relative to the landing root, as recorded in raw rows and quarantine
     arrived_at: datetime
     size: int
+    refused: str | None = None  # why it is not read: a link or a special file
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -32,6 +35,8 @@ class LandingZone(dg.ConfigurableResource):
 
     root: str
     s3: S3Resource | None = None
+    # a larger file is quarantined by name, unread (MLPLATFORM_MAX_LANDING_FILE_BYTES)
+    max_file_bytes: int = DEFAULT_MAX_LANDING_FILE_BYTES
 
     def _root(self) -> UPath:
         return location(self.root, self.s3)
@@ -40,8 +45,9 @@ class LandingZone(dg.ConfigurableResource):
         return self._root() / source / day.isoformat()
 
     def files(self, source: str, day: date) -> list[LandingFile]:
-        """Every file of the day's folder, hidden and temporary files aside; an unsupported
-        extension is listed too, so that it is reported rather than silently skipped."""
+        """Every entry of the day's folder, hidden and temporary files aside; an unsupported
+        extension is listed too, so that it is reported rather than silently skipped, and so
+        are links and special files, which are refused (never followed) when read."""
         root = self._root()  # one path object: relative_to compares their S3 options
         return [
             LandingFile(
@@ -49,8 +55,9 @@ class LandingZone(dg.ConfigurableResource):
                 name=path.relative_to(root).as_posix(),
                 arrived_at=datetime.fromtimestamp(stat.st_mtime, UTC),
                 size=stat.st_size,
+                refused=refused,
             )
-            for path, stat in _visible_files(root / source / day.isoformat())
+            for path, stat, refused in _visible_files(root / source / day.isoformat())
         ]
 
     def latest_arrivals(self) -> dict[str, tuple[str, float]]:
@@ -61,7 +68,7 @@ class LandingZone(dg.ConfigurableResource):
             if not (root / source).is_dir():
                 continue
             for folder in sorted(p for p in (root / source).iterdir() if p.is_dir()):
-                times = [stat.st_mtime for _, stat in _visible_files(folder)]
+                times = [stat.st_mtime for _, stat, _ in _visible_files(folder)]
                 if times:
                     before = latest.get(folder.name, ("", 0.0))[1]
                     latest[folder.name] = (str(folder), max(before, *times))
@@ -72,6 +79,14 @@ class LandingZone(dg.ConfigurableResource):
         return self._root() / "labels" / f"{day.isoformat()}.json"
 
     def read(self, file: LandingFile) -> bytes:
+        """The file's bytes; `RefusedFile` for a link, a special file or one too large."""
+        if file.refused:
+            raise RefusedFile(file.refused)
+        if file.size > self.max_file_bytes:
+            raise RefusedFile(
+                f"{file.size:,} bytes, over the {self.max_file_bytes:,} a landing file may hold "
+                "(MLPLATFORM_MAX_LANDING_FILE_BYTES); split it, or raise the limit"
+            )
         return location(file.path, self.s3).read_bytes()
 
     def read_frame(self, source: str, day: str, name: str) -> pl.DataFrame | None:
@@ -96,12 +111,28 @@ class LandingZone(dg.ConfigurableResource):
         return self._root() / "_state" / f"{name}.json"
 
 
-def _visible_files(folder: UPath) -> list[tuple[UPath, Any]]:
-    """(path, stat) of every file below `folder`, in name order, none under a hidden name."""
-    if not folder.is_dir():
+def _visible_files(folder: UPath) -> list[tuple[UPath, Any, str | None]]:
+    """(path, stat, why refused) of every entry below `folder` but directories, in name
+    order, none under a hidden name. A link is never followed (`evil.csv ->
+    ~/.aws/credentials` would land the credentials): it is listed with its own stat and refused,
+    as are special files (a FIFO would block the reader for ever)."""
+    if not folder.is_dir() or _is_link(folder):
         return []
-    return [
-        (path, path.stat())
-        for path in sorted(p for p in folder.rglob("*") if p.is_file())
-        if not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    ]
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        if _is_link(path):
+            found.append((path, path.lstat(), "a symbolic link: links are never followed"))
+        elif path.is_file():
+            found.append((path, path.stat(), None))
+        elif not path.is_dir():
+            found.append((path, path.lstat(), "not a regular file (a FIFO, socket or device)"))
+    return found
+
+
+def _is_link(path: UPath) -> bool:
+    try:
+        return path.is_symlink()
+    except NotImplementedError:  # an object store has no links
+        return False

@@ -25,6 +25,11 @@ class LandingFileError(ValueError):
     """The whole file cannot be read; the message says why."""
 
 
+class RefusedFile(OSError):
+    """A landing entry that is not read at all (a link, a special file, too large); the
+    message says why and becomes its quarantine reason."""
+
+
 @dataclass(frozen=True)
 class FileReport:
     """What happened to one landing file, for the materialization's metadata."""

@@ -8,7 +8,13 @@ from datetime import datetime
 
 import polars as pl
 
-from mlplatform.lib.ingest.landing import FileReport, empty_raw, file_error_row, read_landing_file
+from mlplatform.lib.ingest.landing import (
+    FileReport,
+    RefusedFile,
+    empty_raw,
+    file_error_row,
+    read_landing_file,
+)
 
 
 @dataclass(frozen=True)
@@ -30,13 +36,18 @@ def ingest(
 ) -> IngestResult:
     """Read every (name, arrival time) file; one bad file never stops the others.
 
-    An I/O failure on one file (permissions, a vanished file) becomes that file's error row.
+    An I/O failure on one file (permissions, a vanished file) becomes that file's error row,
+    and so does a file `read` refuses (`RefusedFile`: a link, a special file, too large).
     """
     frames = [empty_raw([*required, *optional])]
     reports = []
     for i, (name, arrived_at) in enumerate(files, start=1):
         try:
             data = read(name)
+        except RefusedFile as exc:
+            reason = f"refused: {exc}"
+            frames.append(file_error_row(name, arrived_at, [*required, *optional], reason))
+            report = FileReport(name, 0, reason)
         except OSError as exc:
             reason = f"could not read file: {exc}"
             frames.append(file_error_row(name, arrived_at, [*required, *optional], reason))
