@@ -14,10 +14,12 @@ import pytest
 
 from mlplatform.definitions import ASSETS
 from mlplatform.lib.ingest import cost_export
+from mlplatform.lib.ingest.catalog import COST_REQUIRED
 from mlplatform.lib.ingest.simulator import SimulationConfig, simulate
 from mlplatform.lib.operations_config import CostExportSource
 from mlplatform.resources.aws_clients import AwsClients
 from mlplatform.resources.build import local_resources
+from mlplatform_tests.conftest import ARRIVED
 from mlplatform_tests.sources.conftest import REGION, ThrottlingProxy, aws_client
 
 BUCKET = "billing"
@@ -152,3 +154,53 @@ def test_a_redelivered_day_is_costed_once_in_clean(s3, aws_endpoint: str, tmp_pa
     assert daily["billed_cost"].sum() == pytest.approx(expected)
     raw = pl.read_parquet(tmp_path / "lake" / "raw" / "cost_usage" / "2026-01-02.parquet")
     assert set(raw["source_file"]) == {f"cost/2026-01-02/focus-{EXPORT}-2026-01.parquet"}
+
+
+def test_a_hostile_export_lands_nothing_it_should_not(s3, aws_endpoint: str, tmp_path: Path):
+    """A manifest naming a key outside the export, a gzip bomb, and lines dated outside the
+    billing period: each refused or sent to quarantine, and the honest file still lands."""
+    landing = local_resources(tmp_path)["landing"]
+    source, client = _source(aws_endpoint), _client(aws_endpoint)
+    s3.put_object(Bucket=BUCKET, Key="secrets/payroll.csv", Body=b"ChargePeriodStart\nx\n")
+    lines = _lines(2).with_columns(
+        ChargePeriodStart=pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("9999-99-99T00:00:00Z"))
+        .when(pl.int_range(pl.len()) == 1)
+        .then(pl.lit("2026-02-14T00:00:00Z"))
+        .otherwise(pl.col("ChargePeriodStart"))
+    )
+    bomb = gzip.compress(b"0" * (40 * 1024 * 1024))  # 40 MiB of zeros in about 40 KiB
+    _deliver(
+        s3,
+        "2026-01",
+        {f"{EXPORT}-00001.snappy.parquet": _parquet(lines), f"{EXPORT}-00002.csv.gz": bomb},
+    )
+    manifest_key = f"exports/{EXPORT}/metadata/BILLING_PERIOD=2026-01/{EXPORT}-Manifest.json"
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=manifest_key)["Body"].read())
+    manifest["dataFiles"] += ["secrets/payroll.csv", f"exports/{EXPORT}/data/../../secrets/x"]
+    s3.put_object(Bucket=BUCKET, Key=manifest_key, Body=json.dumps(manifest).encode())
+
+    report = cost_export.poll(source, client, landing)
+    refused = "\n".join(report.refused)
+    assert len(report.refused) == 3, refused
+    assert "secrets/payroll.csv: not under" in refused
+    assert "00002.csv.gz: unzips past" in refused and "gzip bomb" in refused
+    # no folder made from a line's text: the strays land on the period's first day
+    folders = sorted(p.name for p in (tmp_path / "landing" / "cost").iterdir())
+    assert folders == ["2026-01-01", "2026-01-02"]
+    first = pl.read_parquet(next((tmp_path / "landing/cost/2026-01-01").glob("focus-*")))
+    assert {"9999-99-99T00:00:00Z", "2026-02-14T00:00:00Z"} <= set(first["ChargePeriodStart"])
+    assert report.lines == lines.height
+
+
+def test_lines_outside_the_billing_period_are_quarantined_by_clean():
+    from mlplatform.lib.cleaning.cost import clean_cost
+    from mlplatform.lib.ingest.raw import ingest
+
+    lines = _lines(1).head(2).with_columns(ChargePeriodStart=pl.lit("2026-02-14T00:00:00Z"))
+    [(day, stray)] = cost_export.lines_by_day(lines, "2026-01").items()
+    assert day == "2026-01-01"
+    name = f"cost/{day}/focus.csv"
+    raw = ingest([(name, ARRIVED)], {name: stray.write_csv().encode()}.__getitem__, COST_REQUIRED)
+    cleaned = clean_cost(raw.raw, date(2026, 1, 1))
+    assert cleaned.quarantine.height == 2 and cleaned.clean.is_empty()

@@ -88,17 +88,20 @@ def cost_export_poll_asset(source: CostExportSource) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, landing: LandingZone, aws: AwsClients
     ) -> dg.MaterializeResult:
         client = aws.client("s3", source.region, source.endpoint_url)
-        report = cost_export.poll(source, client, landing)
+        report = cost_export.poll(source, client, landing, landing.max_file_bytes)
         context.log.info(
             f"billing periods {', '.join(report.periods_seen) or 'none'}; landed "
             f"{', '.join(report.periods_landed) or 'nothing new'} ({report.lines:,} lines)"
         )
+        for refused in report.refused:
+            context.log.error(f"data file refused, nothing of it landed: {refused}")
         return dg.MaterializeResult(
             metadata={
                 "billing_periods": dg.MetadataValue.json(report.periods_seen),
                 "periods_landed": dg.MetadataValue.json(report.periods_landed),
                 "lines": report.lines,
                 "files_written": dg.MetadataValue.json(report.files_written),
+                "files_refused": dg.MetadataValue.json(report.refused),
             }
         )
 
