@@ -161,3 +161,34 @@ def test_duplicate_cost_line_later_arrival_wins():
     assert cleaned.quarantine["reason"].to_list() == [
         "duplicate key, superseded by the later arrival at b.csv:2"
     ]
+
+
+XSS = "</script><script>alert(document.domain)</script>"
+
+
+def test_identifiers_outside_the_contract_are_quarantined_with_the_reason():
+    """Data values are data: a service, resource or unit carrying markup never reaches a
+    clean table (where drift reports, Markdown metadata and messages would show it)."""
+    rows = [
+        ("i-1", "CPUUtilization", "EC2", "Percent"),  # the honest row
+        ("arn:aws:ec2:us-east-1:123456789012:instance/i-2", "CPUUtilization", "AWS/EC2", "%"),
+        ("i-3", "CPUUtilization", XSS, "Percent"),
+        ("<img src=x onerror=alert(1)>", "CPUUtilization", "EC2", "Percent"),
+        ("i-5", "CPUUtilization", "EC2", "Count<!channel>"),
+        ("i-6", "Disk\u202eReadOps", "EC2", "Count"),
+        ("i-" + "7" * 300, "CPUUtilization", "EC2", "Percent"),
+    ]
+    text = "timestamp,resource_id,metric_name,value,service,unit\n" + "".join(
+        f'2026-01-03T01:00:00Z,"{r}",{m},5,"{s}",{u}\n' for r, m, s, u in rows
+    )
+    cleaned = clean_metrics(_raw(text, METRICS_REQUIRED, METRICS_OPTIONAL), DAY)
+    reasons = dict(
+        zip(cleaned.quarantine["source_line"], cleaned.quarantine["column"], strict=True)
+    )
+    assert reasons == {4: "service", 5: "resource_id", 6: "unit", 7: "metric", 8: "resource_id"}
+    assert cleaned.quarantine["reason"].str.starts_with("not an identifier (1-256").all()
+    assert sorted(cleaned.clean["resource_id"]) == [rows[1][0], "i-1"]
+    line = _line(ServiceName=XSS, ResourceId="i-x")
+    cost = clean_cost(_raw(FOCUS_HEADER + _line() + line, COST_REQUIRED, COST_OPTIONAL), DAY)
+    [(column, reason)] = cost.quarantine.select("column", "reason").rows()
+    assert column == "service_name" and reason.startswith("not an identifier")

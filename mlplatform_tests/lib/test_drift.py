@@ -176,3 +176,19 @@ def test_a_column_the_reference_lacks_is_not_compared(steady, reference):
     both sides have."""
     summary = feature_drift(reference.drop("region"), _day(steady, START + timedelta(days=15)))
     assert "region" not in summary.scores and "service" in summary.scores
+
+
+def test_markup_in_a_segment_value_never_reaches_the_reports_script(steady, reference, tmp_path):
+    """The second wall behind clean's identifier contract: Evidently writes category values
+    into an inline <script>, where a `</script>` in a value would end it."""
+    payload = "</script><script>alert(document.domain)</script>"
+    day = _day(steady, START + timedelta(days=16))
+    hostile = day.with_columns(
+        service=pl.when(pl.int_range(pl.len()) % 2 == 0)
+        .then(pl.lit(payload))
+        .otherwise(pl.col("service"))
+    )
+    feature_drift(reference, hostile, tmp_path / "report.html")
+    html = (tmp_path / "report.html").read_text()
+    assert payload not in html and "<script>alert" not in html
+    assert "?/script??script?alert(document.domain)?/script?" in html

@@ -46,6 +46,7 @@ OTHER_HOURLY_COLUMNS: dict[str, pl.DataType] = {
     "source_rows": pl.Int64(),
 }
 ATTRIBUTES = ("service", "region", "namespace")
+IDENTIFIERS = (*ATTRIBUTES, "unit")  # checked against the identifier contract with the rest
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,9 @@ def clean_metrics(raw: pl.DataFrame, day: date, naive_timezone: str = "UTC") -> 
     )
     problems.append(
         schema_rejections(
-            candidates.select("_row", "resource_id", "metric", "in_catalog", "ts", "value"),
+            candidates.select(
+                "_row", "resource_id", "metric", "in_catalog", "ts", "value", *IDENTIFIERS
+            ),
             metric_observation_schema(day),
         )
     )

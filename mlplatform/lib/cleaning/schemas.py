@@ -14,6 +14,8 @@ import polars as pl
 
 from mlplatform.lib.ingest.catalog import (
     COST_DAILY_KEY,
+    IDENTIFIER_MAX_CHARS,
+    IDENTIFIER_PATTERN,
     METRICS,
     NEGATIVE_COST_CATEGORIES,
     PERCENT_METRICS,
@@ -37,6 +39,23 @@ def _finite(data: pa.PolarsData) -> pl.LazyFrame:
 
 def _non_empty(name: str) -> pa.Check:
     return _check(f"empty {name}", lambda d: d.lazyframe.select(pl.col(d.key).str.len_chars() > 0))
+
+
+def identifier_check() -> pa.Check:
+    """The identifier contract (`catalog.IDENTIFIER_PATTERN`); nulls and empty text are left
+    to `nullable` and `_non_empty`, which say so in their own words."""
+    return _check(
+        f"not an identifier (1-{IDENTIFIER_MAX_CHARS} letters, digits, spaces and "
+        "._:/@+=,()#%-, a letter, digit or % first)",
+        lambda d: d.lazyframe.select(
+            pl.col(d.key).is_null()
+            | (pl.col(d.key) == "")
+            | (
+                pl.col(d.key).str.contains(IDENTIFIER_PATTERN)
+                & (pl.col(d.key).str.len_chars() <= IDENTIFIER_MAX_CHARS)
+            )
+        ),
+    )
 
 
 def _within_day(day: date) -> pa.Check:
@@ -65,8 +84,12 @@ def metric_observation_schema(day: date) -> pa.DataFrameSchema:
     percent = list(PERCENT_METRICS)
     return pa.DataFrameSchema(
         {
-            "resource_id": pa.Column(pl.String, _non_empty("resource_id")),
-            "metric": pa.Column(pl.String, _non_empty("metric")),
+            "resource_id": pa.Column(pl.String, [_non_empty("resource_id"), identifier_check()]),
+            "metric": pa.Column(pl.String, [_non_empty("metric"), identifier_check()]),
+            **{
+                c: pa.Column(pl.String, identifier_check(), nullable=True, required=False)
+                for c in ("service", "region", "namespace", "unit")
+            },
             "ts": pa.Column(UTC, _within_day(day)),
             "value": pa.Column(
                 pl.Float64,
@@ -183,12 +206,12 @@ def cost_line_schema(day: date) -> pa.DataFrameSchema:
                     lambda d: d.lazyframe.select(pl.col(d.key).str.contains(r"^[A-Z]{3}$")),
                 ),
             ),
-            "service_name": pa.Column(pl.String, _non_empty("service_name")),
-            "service_category": pa.Column(pl.String, _non_empty("service_category")),
-            "sub_account_id": pa.Column(pl.String, _non_empty("sub_account_id")),
-            "charge_category": pa.Column(pl.String, _non_empty("charge_category")),
-            "resource_id": pa.Column(pl.String, nullable=True),
-            "region_id": pa.Column(pl.String, nullable=True),
+            **{
+                c: pa.Column(pl.String, [_non_empty(c), identifier_check()])
+                for c in ("service_name", "service_category", "sub_account_id", "charge_category")
+            },
+            "resource_id": pa.Column(pl.String, identifier_check(), nullable=True),
+            "region_id": pa.Column(pl.String, identifier_check(), nullable=True),
         },
         strict=False,
         name="cost_line",

@@ -23,6 +23,16 @@ METRIC_ALIASES: dict[str, str] = {
 # Any other metric a source sends keeps its name as sent (`clean/other_metrics_hourly`): the
 # anomaly detector watches it, the feature set (whose contract names the catalog's) does not.
 METRIC_NAME_MAX_CHARS = 255  # CloudWatch's limit on a metric name
+# The contract of every identifier a source sends (resource, metric name, service, region,
+# namespace, unit, account): 1 to IDENTIFIER_MAX_CHARS characters, a letter, digit or % first
+# (no = + - @ first: a spreadsheet would take the value for a formula), then letters, digits,
+# spaces and . _ : / @ + = , ( ) # % -. AWS's own identifiers fit (instance
+# ids, ARNs, `AWS/EC2`, `Amazon Elastic Compute Cloud`, `us-east-1`, `Bytes/Second`); markup
+# (< > & quotes), control characters and other scripts do not, so no identifier can carry
+# HTML into a report, a Markdown page or a chat message. A row that breaks it is quarantined.
+IDENTIFIER_CHARACTERS = r"A-Za-z0-9 ._:/@+=,()#%\-"
+IDENTIFIER_PATTERN = rf"^[A-Za-z0-9%][{IDENTIFIER_CHARACTERS}]*$"
+IDENTIFIER_MAX_CHARS = 256
 
 METRICS_REQUIRED: tuple[str, ...] = ("timestamp", "resource_id", "metric_name", "value")
 METRICS_OPTIONAL: tuple[str, ...] = ("namespace", "region", "service", "unit")

@@ -26,6 +26,8 @@ from typing import Any
 
 import polars as pl
 
+from mlplatform.lib.ingest.catalog import IDENTIFIER_CHARACTERS
+
 REFERENCE_DAYS = 28
 SAMPLE_ROWS = 5_000
 SEGMENT_SAMPLE_ROWS = 2_000
@@ -232,6 +234,12 @@ def compared_columns(frame: pl.DataFrame) -> tuple[list[str], list[str]]:
     return numerical, [c for c in SEGMENTS if c in frame.columns]
 
 
+def as_text_labels(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`columns` with every character outside the identifier contract replaced by `?`."""
+    outside = f"[^{IDENTIFIER_CHARACTERS}]"
+    return frame.with_columns(pl.col(c).str.replace_all(outside, "?") for c in columns)
+
+
 def _sample(frame: pl.DataFrame, rows: int, seed: int) -> pl.DataFrame:
     return frame.sample(n=rows, seed=seed) if frame.height > rows else frame
 
@@ -362,6 +370,9 @@ def feature_drift(
     numerical, categorical = (
         [c for c in found if c in reference.columns] for found in compared_columns(current)
     )
+    # a second wall behind clean's identifier contract: Evidently writes category values into
+    # an inline <script>, where `</script>` in a value would end it and run what follows
+    reference, current = (as_text_labels(f, categorical) for f in (reference, current))
     quality = _quality(reference, current, numerical)  # on every row, before sampling
     ref = _finite(_sample(same_weekday(reference, current), sample_rows, seed))
     cur = _finite(_sample(current, sample_rows, seed))
