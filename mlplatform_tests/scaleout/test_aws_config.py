@@ -49,6 +49,10 @@ def test_ecs_instance_file_loads_and_validates(aws_home: str):
     assert isinstance(launcher, EcsRunLauncher)
     assert launcher.task_definition == registered  # looked up in ECS, container checked
     assert "MLPLATFORM_S3_URL" in launcher.env_vars
+    # URLs with credentials reach the task as the task definition's secrets, never as plain
+    # container overrides, which DescribeTasks and CloudTrail show
+    with_credentials = {"MLPLATFORM_PG_URL", "MLPLATFORM_MLFLOW_URI", "MLPLATFORM_CELERY_BROKER"}
+    assert not with_credentials & set(launcher.env_vars)
     assert isinstance(instance.compute_log_manager, S3ComputeLogManager)
     assert instance.get_runs() == []  # the storage answers from PostgreSQL
     # a run whose task died is noticed and retried; a failed asset is not retried

@@ -30,6 +30,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+XSS_SERVICE = "</script><script>window.__xss=1;alert(document.domain)</script>"
 # Drift compares week-over-week ratios, so the reference needs two weeks of partitions.
 DAYS = [f"2026-01-{d:02d}" for d in range(1, 18)]
 INSTANCE_YAML = """\
@@ -56,6 +57,12 @@ def _prepare(home: Path, data: Path) -> None:
     config = SimulationConfig(resources=8, seed=8, anomaly_rate=0.25)
     for day in simulate(config, date(2026, 1, 1), len(DAYS)):
         write_landing_day(day, data / "landing", config)
+    # a landing row whose service is a script, through the real pipeline to the drift report
+    hostile = data / "landing" / "metrics" / DAYS[-1] / "hostile.csv"
+    hostile.write_text(
+        "timestamp,resource_id,metric_name,value,service,region\n"
+        f'{DAYS[-1]}T05:00:00Z,i-hostile,CPUUtilization,50,"{XSS_SERVICE}",us-east-1\n'
+    )
     instance = dg.DagsterInstance.get()
     resources = local_resources(data)
 

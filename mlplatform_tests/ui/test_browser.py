@@ -167,7 +167,14 @@ def test_an_incident_shows_its_severity_series_and_first_mover(page, ui_data):
     page.screenshot(path=str(ARTIFACTS / "incident_partition.png"), full_page=True)
 
 
-def test_drift_report_link_opens(page):
+def test_drift_report_link_opens(page, ui_data):
+    # the landed row whose service is a script: quarantined with its reason at clean
+    quarantine = pl.read_parquet(ui_data / "lake" / "clean" / "quarantine" / f"{DAYS[-1]}.parquet")
+    hostile = quarantine.filter(pl.col("source_file").str.ends_with("hostile.csv"))
+    assert hostile["column"].to_list() == ["service"], hostile
+    assert hostile["reason"][0].startswith("not an identifier")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     open_page(page, "/assets/monitoring/feature_drift")
     link = page.locator("a[href^='file://']").first
     link.wait_for(state="attached")
@@ -179,3 +186,5 @@ def test_drift_report_link_opens(page):
     wait_for_texts(page, "network_io_mean_24h")
     assert "drift" in page.inner_text("body").lower()
     page.screenshot(path=str(ARTIFACTS / "drift_report.png"))
+    # nothing the payload would run ran: no dialog, no marker
+    assert dialogs == [] and page.evaluate("window.__xss") is None
