@@ -4,12 +4,14 @@ column means (`lib/lake/columns.py`)."""
 import math
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from mlplatform.lib.lake.columns import describe_column
+from mlplatform.lib.serving.incidents import ui_path
 
 PREVIEW_ROWS = 5
 # characters that make Markdown markup (HTML, links, images, code, emphasis, table cells); a
@@ -98,7 +100,7 @@ def json_metadata(value: Any) -> dg.JsonMetadataValue:
 
 def incidents_markdown(incidents: pl.DataFrame, day: str, rows: int = 10) -> str:
     """The day's most severe incidents as a Markdown table, each row linking to the day."""
-    link = f"[{markdown_text(day)}](/assets/serving/anomaly_incidents?partition={day})"
+    link = f"[{markdown_text(day)}]({ui_path(date.fromisoformat(day))})"
     header = "| severity | scope | where | hours (UTC) | first mover | series | partition |"
     lines = [header, "|---|---|---|---|---|---|---|"]
     for r in incidents.head(rows).iter_rows(named=True):
