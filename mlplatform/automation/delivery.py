@@ -130,14 +130,25 @@ def _incident_notices(
     return notices, result.cursor if result.records else cursor
 
 
-def _failed_check_notices(
-    context: dg.SensorEvaluationContext, config: AlertDelivery, run_id: str
+CHECKED = dg.DagsterEventType.ASSET_CHECK_EVALUATION
+FAILED = dg.DagsterEventType.RUN_FAILURE
+
+
+def _finished_run_notices(
+    context: dg.SensorEvaluationContext,
+    config: AlertDelivery,
+    run: dg.DagsterRun,
+    failure_is_news: bool,
 ) -> list[Notice]:
+    """The run's failing checks (of the wanted severities) and, if `failure_is_news`, its
+    failure: one read of the run's event log for both."""
     wanted = CHECK_SEVERITIES[config.checks]
+    kinds = ({CHECKED} if wanted else set()) | ({FAILED} if failure_is_news else set())
+    if not kinds:
+        return []
+    entries = context.instance.all_logs(run.run_id, of_type=kinds)
     notices = []
-    for entry in context.instance.all_logs(
-        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
-    ):
+    for entry in entries:
         evaluation = entry.asset_check_evaluation
         if evaluation is None or evaluation.passed or evaluation.severity.value not in wanted:
             continue
@@ -149,16 +160,14 @@ def _failed_check_notices(
                 evaluation.severity.value,
                 evaluation.description,
                 config.ui_url,
-                run_id,
+                run.run_id,
             )
         )
+    if failure_is_news:
+        failures = [e.message for e in entries if e.dagster_event_type == FAILED]
+        reason = ((failures[-1] if failures else None) or "no reason recorded")[:300]
+        notices.append(run_notice(run.run_id, run.job_name, reason, config.ui_url))
     return notices
-
-
-def _failure_reason(context: dg.SensorEvaluationContext, run_id: str) -> str:
-    failures = context.instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
-    message = failures[-1].message if failures else None
-    return (message or "no reason recorded")[:300]
 
 
 def _run_notices(
@@ -190,11 +199,8 @@ def _run_notices(
         verdict = run.tags.get(WILL_RETRY_TAG)
         if failed and verdict is None and (now - updated).total_seconds() < RETRY_VERDICT_SECONDS:
             break  # the retry verdict is still being written: this run and later ones wait
-        if config.checks != "off":
-            notices += _failed_check_notices(context, config, run.run_id)
-        if failed and config.run_failures and verdict != "true":
-            reason = _failure_reason(context, run.run_id)
-            notices.append(run_notice(run.run_id, run.job_name, reason, config.ui_url))
+        failure_is_news = failed and config.run_failures and verdict != "true"
+        notices += _finished_run_notices(context, config, run, failure_is_news)
         seen = {run.run_id} | (seen if updated == after else set())
         after = updated
     return notices, {"after": after.isoformat(), "seen": sorted(seen)}
