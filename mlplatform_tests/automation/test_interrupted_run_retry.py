@@ -11,9 +11,9 @@ import dagster as dg
 import pytest
 
 from mlplatform.demo import start_daemon, stop_daemon
+from mlplatform_tests.instance_checks import repo_instance_home
 from mlplatform_tests.waiting import wait_for
 
-REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DEFINITIONS = """
 import os
@@ -50,10 +50,7 @@ load_from:
 def test_a_run_cut_short_by_a_stopped_daemon_is_retried_by_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    home = tmp_path / "home"
-    home.mkdir()
-    instance_yaml = (REPO / "dagster.yaml").read_text()
-    (home / "dagster.yaml").write_text(instance_yaml.replace(".dagster", str(home / ".dagster")))
+    home = repo_instance_home(tmp_path / "home")
     (tmp_path / "definitions.py").write_text(DEFINITIONS)
     (tmp_path / "workspace.yaml").write_text(WORKSPACE)
     started, flag = tmp_path / "started", tmp_path / "flag"

@@ -2,6 +2,7 @@
 a failing check and failed runs reach the local receivers once, and a run the instance will
 retry is not announced."""
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from mlplatform.automation.delivery import build_alert_delivery_sensor
+from mlplatform.automation.delivery import LEDGER, build_alert_delivery_sensor
 from mlplatform.defs.keys import ANOMALY_INCIDENTS, FEATURE_DRIFT
 from mlplatform.lib.operations_config import OperationsConfig
 from mlplatform.lib.serving.incidents import incidents
@@ -171,6 +172,24 @@ def deliver_tick_by_tick(
     tick(tick(cursor))
     assert len(http.received()) == received + 2  # once to Slack, once to the webhook
     assert sum(DRIFTED in line for line in slack_lines(http)) == 2
+
+
+def sent_keys(data: Path) -> dict[str, set[str]]:
+    """The delivery ledger under `data`: channel -> the notice keys it has been sent."""
+    path = data / "reports" / "_state" / f"{LEDGER}.json"
+    if not path.exists():
+        return {}
+    return {channel: set(keys) for channel, keys in json.loads(path.read_text())["sent"].items()}
+
+
+def delivery_ticks(instance: dg.DagsterInstance) -> list:
+    """Every tick of alert_delivery_sensor the instance recorded (of every code location)."""
+    states = [s for s in instance.all_instigator_state() if s.name == "alert_delivery_sensor"]
+    return [
+        tick
+        for state in states
+        for tick in instance.get_ticks(state.instigator_origin_id, state.selector_id)
+    ]
 
 
 def each_channel(condition: Callable[[str], bool]) -> bool:

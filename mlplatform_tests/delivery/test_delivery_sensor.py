@@ -3,7 +3,6 @@ event log sharded by run) and with the real daemon: alerts, failing checks and f
 reach the local receivers once, re-runs and a restarted daemon repeat nothing, no tick fails,
 and a channel that is down leaks no secret."""
 
-import json
 import os
 import socket
 import subprocess
@@ -16,7 +15,6 @@ import dagster as dg
 import pytest
 import yaml
 
-from mlplatform.automation.delivery import LEDGER
 from mlplatform.demo import start_daemon, stop_daemon
 from mlplatform_tests.delivery.scenario import (
     DAY,
@@ -25,11 +23,13 @@ from mlplatform_tests.delivery.scenario import (
     channel_variables,
     channels_config,
     deliver_tick_by_tick,
+    delivery_ticks,
     each_channel,
     failed_run,
     failing_check_run,
     materialized,
     sensor_ticks,
+    sent_keys,
     slack_lines,
 )
 from mlplatform_tests.instance_checks import repo_instance_home
@@ -82,24 +82,12 @@ def _wait(condition: Callable[[], bool], what: str, process: subprocess.Popen, l
         time.sleep(1)
 
 
-def _sent_keys(data: Path) -> dict[str, set[str]]:
-    path = data / "reports" / "_state" / f"{LEDGER}.json"
-    if not path.exists():
-        return {}
-    return {channel: set(keys) for channel, keys in json.loads(path.read_text())["sent"].items()}
-
-
 def _dead_url() -> str:
     """A webhook URL whose path is its credential, as Slack's are, on a port nobody serves."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/services/T01/B02/{SECRET}"
-
-
-def _delivery_ticks(instance: dg.DagsterInstance) -> list:
-    [state] = [s for s in instance.all_instigator_state() if s.name == "alert_delivery_sensor"]
-    return list(instance.get_ticks(state.instigator_origin_id, state.selector_id))
 
 
 @pytest.mark.slow
@@ -142,7 +130,7 @@ def test_the_daemon_delivers_alerts_checks_and_failures_once_across_a_restart(
         daemon = start_daemon(REPO / "workspace.yaml", env, out, cwd=REPO)
         try:
             _wait(
-                lambda: each_channel(lambda c: first_keys <= _sent_keys(data).get(c, set())),
+                lambda: each_channel(lambda c: first_keys <= sent_keys(data).get(c, set())),
                 "first delivery on every channel",
                 daemon,
                 log,
@@ -151,7 +139,7 @@ def test_the_daemon_delivers_alerts_checks_and_failures_once_across_a_restart(
             stop_daemon(daemon)
     anomalies = [line for line in slack_lines(http_receiver) if "memory_utilization" in line]
     assert len(anomalies) == 2 and any(DRIFTED in line for line in slack_lines(http_receiver))
-    assert not any(retried in key for keys in _sent_keys(data).values() for key in keys)
+    assert not any(retried in key for keys in sent_keys(data).values() for key in keys)
 
     # while the daemon is down: a re-run of the same day, and a new day with one alert
     with dg.DagsterInstance.get() as instance:
@@ -161,7 +149,7 @@ def test_the_daemon_delivers_alerts_checks_and_failures_once_across_a_restart(
         daemon = start_daemon(REPO / "workspace.yaml", env, out, cwd=REPO)
         try:
             _wait(
-                lambda: each_channel(lambda c: new_key in _sent_keys(data).get(c, set())),
+                lambda: each_channel(lambda c: new_key in sent_keys(data).get(c, set())),
                 "second delivery on every channel",
                 daemon,
                 log,
@@ -170,10 +158,10 @@ def test_the_daemon_delivers_alerts_checks_and_failures_once_across_a_restart(
             stop_daemon(daemon)
     anomalies = [line for line in slack_lines(http_receiver) if "memory_utilization" in line]
     assert len(anomalies) == 3 and "i-09/memory_utilization" in anomalies[-1], anomalies
-    assert "pager" not in _sent_keys(data) or not _sent_keys(data)["pager"]
+    assert "pager" not in sent_keys(data) or not sent_keys(data)["pager"]
 
     with dg.DagsterInstance.get() as instance:
-        ticks = _delivery_ticks(instance)
+        ticks = delivery_ticks(instance)
     assert len(ticks) >= 2
     failed = [t.error for t in ticks if t.status.value == "FAILURE"]
     assert failed == [], failed

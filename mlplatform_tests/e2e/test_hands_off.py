@@ -5,7 +5,6 @@ over what was built. An operator config sends alerts to a Slack and a webhook ch
 local receiver, with the default checks: every incident reaches each channel once, the
 delivery sensor never fails a tick, and no secret reaches a log."""
 
-import json
 import os
 import signal
 import socket
@@ -21,12 +20,13 @@ import duckdb
 import polars as pl
 import pytest
 
-from mlplatform.automation.delivery import LEDGER
 from mlplatform.demo import describe_run, heartbeat_age, stop_daemon
 from mlplatform.lib.delivery.notices import incident_notices
 from mlplatform.lib.models.promotion import naive_fallback
 from mlplatform.lib.models.registry import CHAMPION, Registry
 from mlplatform.lib.monitoring.coverage import DAILY_TABLES
+from mlplatform_tests.delivery.scenario import delivery_ticks, sent_keys
+from mlplatform_tests.instance_checks import repo_instance_home
 from mlplatform_tests.receivers import HttpReceiver
 from mlplatform_tests.waiting import wait_for
 
@@ -37,6 +37,7 @@ SEED_DAYS, RESOURCES = 9, 10
 DEADLINE_SECONDS = 15 * 60
 SECRET = "T0KEN-IN-THE-SLACK-PATH"
 UI = "http://127.0.0.1:3000"
+CHANNELS = ("slack", "webhook")
 SURGE_HOURS = range(10, 13)  # the last day's incident, landed by the test
 
 
@@ -78,13 +79,6 @@ def _operations(tmp_path: Path, receiver: HttpReceiver) -> tuple[Path, dict[str,
     }
 
 
-def _sent(data: Path) -> dict[str, set[str]]:
-    path = data / "reports" / "_state" / f"{LEDGER}.json"
-    if not path.exists():
-        return {}
-    return {c: set(keys) for c, keys in json.loads(path.read_text())["sent"].items()}
-
-
 def _sendable(data: Path, days: list[str]) -> dict[str, str]:
     """notice key -> summary of every incident delivery's defaults send (48 hours of news)."""
     since = datetime.now(UTC) - timedelta(hours=48)
@@ -102,11 +96,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _instance_yaml(home: Path) -> str:
-    """The repository's dagster.yaml (queued runs, nux off), its folders moved under `home`."""
-    return (REPO / "dagster.yaml").read_text().replace(".dagster", str(home / ".dagster"))
 
 
 def _heartbeat_age(home: Path, monkeypatch: pytest.MonkeyPatch) -> float | None:
@@ -134,9 +123,7 @@ def _ui_answers(port: int) -> bool:
 def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http_receiver: HttpReceiver
 ):
-    home, data = tmp_path / "home", tmp_path / "data"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(_instance_yaml(home))
+    home, data = repo_instance_home(tmp_path / "home"), tmp_path / "data"
     operations, secrets = _operations(tmp_path, http_receiver)
     env = {**os.environ, "DAGSTER_HOME": str(home), "MLPLATFORM_DATA_DIR": str(data), **secrets}
     env.pop("MLPLATFORM_PARTITIONS_START", None)  # the deployment starts where the seed starts
@@ -268,7 +255,9 @@ def test_seeded_deployment_builds_every_layer_with_nobody_clicking(
         sendable = _sendable(data, days)
         assert any(surged in summary for summary in sendable.values()), sendable
         wait_for(
-            lambda: all(set(sendable) <= _sent(data).get(c, set()) for c in ("slack", "webhook")),
+            lambda: all(
+                set(sendable) <= sent_keys(data).get(c, set()) for c in ("slack", "webhook")
+            ),
             240,
             "every incident on both channels",
         )
@@ -303,12 +292,7 @@ def _assert_no_failed_tick_and_no_secret(
 ) -> None:
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
-        states = [s for s in instance.all_instigator_state() if s.name == "alert_delivery_sensor"]
-        ticks = [
-            tick
-            for state in states
-            for tick in instance.get_ticks(state.instigator_origin_id, state.selector_id)
-        ]
+        ticks = delivery_ticks(instance)
     assert ticks and not [t.error for t in ticks if t.status.value == "FAILURE"]
     texts = [p.read_text(errors="replace") for p in logs]
     texts += [
