@@ -150,6 +150,18 @@ def cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_overwriting(path: Path, target: Path) -> Path:
+    """`target`, unless writing it would overwrite its input `path`."""
+    if target.resolve() == path.resolve():
+        raise ValueError(f"the output {target} would overwrite its input")
+    return target
+
+
+def _no_input(source: Path) -> int:
+    print(f"error: {source} is neither a CSV file nor a folder holding one", file=sys.stderr)
+    return 2
+
+
 def _series_files(source: Path) -> list[tuple[Path, Path]]:
     """(CSV, its path under --output): one file as its name, a folder's files as laid out."""
     if source.is_file():
@@ -172,16 +184,14 @@ def _each_series(args: argparse.Namespace, write) -> int:
     source, target_root = Path(args.input), Path(args.output)
     files = _series_files(source)
     if not files:
-        print(f"error: {source} is neither a CSV file nor a folder holding one", file=sys.stderr)
-        return 2
+        return _no_input(source)
     failed = 0
     for i, (path, relative) in enumerate(files, start=1):
         target = target_root / relative
         started = time.perf_counter()
         print(f"[{i}/{len(files)}] {path}", file=sys.stderr)
         try:
-            if target.resolve() == path.resolve():
-                raise ValueError(f"the output {target} would overwrite its input")
+            _not_overwriting(path, target)
             timestamps, values = read_series(path)
             _warn_steps_back(timestamps)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -251,8 +261,7 @@ def _detect_folders(args: argparse.Namespace) -> int:
     source, target_root = Path(args.input), Path(args.output)
     files = _series_files(source)
     if not files:
-        print(f"error: {source} is neither a CSV file nor a folder holding one", file=sys.stderr)
-        return 2
+        return _no_input(source)
     folders: dict[Path, list[tuple[Path, Path]]] = {}
     for path, relative in files:
         folders.setdefault(relative.parent, []).append((path, relative))
@@ -263,10 +272,8 @@ def _detect_folders(args: argparse.Namespace) -> int:
         print(f"[{i}/{len(folders)}] {name}: {len(members)} metric file(s)", file=sys.stderr)
         series, targets = {}, {}
         for path, relative in members:
-            target = target_root / relative
             try:
-                if target.resolve() == path.resolve():
-                    raise ValueError(f"the output {target} would overwrite its input")
+                target = _not_overwriting(path, target_root / relative)
                 series[relative.stem] = read_series(path)
             except Exception as exc:  # report, go on with the folder's other files
                 failed += 1
